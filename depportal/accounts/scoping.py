@@ -1,0 +1,79 @@
+"""The one scoping mechanism: every read and change of a scoped object goes through these helpers.
+
+A scoped model declares `scope_q(tag_ids) -> Q` (which rows carry one of those tags). Administrators
+(and superusers) see everything; other users see rows tagged with a tag of a role that grants the action.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404
+
+from depportal.accounts.models import RoleAssignment
+from depportal.accounts.roles import ADMINISTER, ROLE_ACTIONS, VIEW
+
+_CACHE_ATTR = "_depportal_scope_cache"
+
+
+def _grants(user) -> dict[str, set[int]]:
+    """Return {action: scope tag ids} for the user, cached on the user object for the request."""
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    grants: dict[str, set[int]] = {}
+    assignments = RoleAssignment.objects.filter(user=user).prefetch_related("scope_tags")
+    for assignment in assignments:
+        tag_ids = {tag.pk for tag in assignment.scope_tags.all()}
+        for action in ROLE_ACTIONS[assignment.role]:
+            grants.setdefault(action, set()).update(tag_ids)
+    setattr(user, _CACHE_ATTR, grants)
+    return grants
+
+
+def is_administrator(user) -> bool:
+    """True for superusers and holders of the Administrator role."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or ADMINISTER in _grants(user)
+
+
+def can(user, action: str) -> bool:
+    """True when some role of the user grants the action (on at least one scope tag)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return is_administrator(user) or action in _grants(user)
+
+
+def scope_tag_ids(user, action: str = VIEW) -> set[int] | None:
+    """The scope tags the user may act on; None means every tag (administrators)."""
+    if is_administrator(user):
+        return None
+    return set(_grants(user).get(action, set()))
+
+
+def scoped(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
+    """Restrict a queryset of a scoped model to the rows the user may read (or change)."""
+    if not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    tag_ids = scope_tag_ids(user, action)
+    if tag_ids is None:
+        return queryset
+    if not tag_ids:
+        return queryset.none()
+    return queryset.filter(queryset.model.scope_q(tag_ids))
+
+
+def get_scoped(queryset: QuerySet, user, action: str = VIEW, **lookup) -> Model:
+    """Fetch one object: 404 when the user cannot see it, 403 when they can see but not do `action`."""
+    try:
+        obj = scoped(queryset, user, VIEW).get(**lookup)
+    except queryset.model.DoesNotExist:
+        raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from None
+    if action != VIEW and not scoped(queryset.filter(pk=obj.pk), user, action).exists():
+        raise PermissionDenied(f"You may not {action} this {queryset.model._meta.verbose_name}.")
+    return obj
+
+
+def forget_cached_grants(user) -> None:
+    """Drop the per-request cache after the user's assignments changed."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)

@@ -1,0 +1,34 @@
+"""Small helpers shared by the console views of every app."""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+
+from depportal.accounts.scoping import can, is_administrator
+
+
+class ConsoleMixin(LoginRequiredMixin):
+    """Login required; `required_action` (view/change/administer) checked against the user's roles."""
+
+    required_action = "view"
+    breadcrumbs: list[tuple[str, str | None]] = []
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        action = self.required_action_for(request)
+        allowed = is_administrator(request.user) if action == "administer" else can(request.user, action)
+        if not allowed:
+            raise PermissionDenied("Your roles do not allow this.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def required_action_for(self, request) -> str:
+        return self.required_action
+
+    def get_breadcrumbs(self) -> list[tuple[str, str | None]]:
+        return self.breadcrumbs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["breadcrumbs"] = [("Home", reverse("home")), *self.get_breadcrumbs()]
+        return context
