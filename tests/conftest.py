@@ -1,6 +1,9 @@
+import base64
 import os
 
 import pytest
+import redis
+from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
 from depportal.accounts.models import Role, ScopeTag
@@ -10,7 +13,7 @@ from depportal.accounts.services import api_token_create, default_scope_tag, rol
 # are still synchronous, so Django's async-safety guard would refuse them.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytest_plugins = ["tests.plugins.browser"]
+pytest_plugins = ["tests.plugins.browser", "tests.plugins.depsim", "tests.plugins.celery_worker"]
 
 
 @pytest.fixture
@@ -72,3 +75,38 @@ def manager_a(make_user, tag_a):
 @pytest.fixture
 def reader_a(make_user, tag_a):
     return make_user("reader_a", Role.READ_ONLY, [tag_a])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_redis():
+    """Start from an empty Redis database: cached Apple sessions of an earlier run mean nothing now."""
+    redis.Redis.from_url(django_settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def apple(depsim, settings):
+    """depsim, reset, with the portal pointed at it as its Apple."""
+    settings.APPLE_DEP_BASE_URL = depsim.base_url
+    return depsim
+
+
+@pytest.fixture
+def onboard(apple):
+    """onboard(actor, name=..., tags=[...]) -> an active token, set up the way the wizard does it."""
+    from tokens.services import token_activate, token_start
+
+    def make(actor, *, server_name: str = "Test MDM", tags=None, apple_id: str = "it@example.com"):
+        token = token_start(actor=actor, data_sharing_consent=True)
+        server = apple.create_server(server_name, certificate_pem=token.certificate_pem.encode())
+        token_activate(
+            actor=actor,
+            token=token,
+            token_file=base64.b64decode(server["p7m"]),
+            apple_id=apple_id,
+            scope_tags=tags,
+        )
+        token.refresh_from_db()
+        token.apple_server = server
+        return token
+
+    return make

@@ -1,0 +1,96 @@
+import pytest
+
+from tokens.models import EnrollmentProgramToken, TokenState
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def abm(apple, settings):
+    settings.APPLE_BUSINESS_MANAGER_URL = f"{apple.base_url}/abm/"
+    return apple
+
+
+def _download(page, selector, tmp_path):
+    with page.expect_download() as info:
+        page.click(selector)
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    return path
+
+
+def test_a_new_admin_adds_and_renews_a_token_through_the_wizard(
+    abm, page, live_server, admin_user, tag_a, tmp_path, screenshot_dir
+):
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "admin-pass-123")
+    page.click("button[type=submit]")
+    page.click("nav.sidenav >> text=Enrollment program tokens")
+    page.click("text=+ Add")
+
+    page.click("button:text-is('Next')")
+    assert "Agree to send user and device information to Apple first" in page.content()
+    page.check("#id_data_sharing_consent")
+    page.click("button:text-is('Next')")
+    page.wait_for_url("**/tokens/add/*/")
+    assert "Do not close or leave this page" in page.inner_text("#wizard-warning")
+    pem = _download(page, "#download-key", tmp_path)
+    assert pem.read_text().startswith("-----BEGIN CERTIFICATE-----")
+
+    with page.expect_popup() as popup:
+        page.click("#apple-portal-link")
+    apple_page = popup.value
+    apple_page.fill("#name", "Acme Browser MDM")
+    apple_page.set_input_files("#public_key", str(pem))
+    apple_page.click("button:text-is('Save')")
+    p7m = _download(apple_page, "#download-token", tmp_path)
+    assert p7m.name.endswith("_smime.p7m")
+
+    page.screenshot(path=f"{screenshot_dir}/token-wizard.png", full_page=True)
+    page.fill("#id_apple_id", "it@acme.test")
+    page.set_input_files("#id_token_file", str(p7m))
+    page.check(f"input[name=scope_tags][value='{tag_a.pk}']")
+    page.click("#create")
+    page.wait_for_url("**/tokens/*/")
+    assert page.inner_text("#token-status") == "Active"
+    assert "The token Acme Browser MDM was created" in page.inner_text(".messages")
+    overview = page.inner_text("#token-overview")
+    assert "it@acme.test" in overview and "Tag A" in overview and "Example Org" in overview
+    page.screenshot(path=f"{screenshot_dir}/token-detail.png", full_page=True)
+    token = EnrollmentProgramToken.objects.get()
+    assert token.state == TokenState.ACTIVE and token.name == "Acme Browser MDM"
+    first_expiry = token.access_token_expiry
+
+    abm.advance_clock(86400 * 30)
+    page.click("text=Renew token")
+    with page.expect_popup() as popup:
+        page.click("text=Open Apple Business Manager")
+    apple_page = popup.value
+    apple_page.click("text=Acme Browser MDM")
+    apple_page.click("button:text-is('Generate new token')")
+    renewed = _download(apple_page, "#download-token", tmp_path)
+    page.set_input_files("#id_token_file", str(renewed))
+    page.click("button:text-is('Renew token')")
+    page.wait_for_url(f"**/tokens/{token.pk}/")
+    assert "was renewed" in page.inner_text(".messages")
+    token.refresh_from_db()
+    assert token.access_token_expiry > first_expiry and token.renewed_by == admin_user
+
+
+def test_leaving_the_wizard_invalidates_its_key(page, live_server, admin_user):
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "admin-pass-123")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/tokens/add/")
+    page.check("#id_data_sharing_consent")
+    page.click("button:text-is('Next')")
+    page.wait_for_url("**/tokens/add/*/")
+    wizard_url = page.url
+    page.click("nav.sidenav >> text=Home")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(wizard_url)
+    assert "This public key is no longer valid" in page.inner_text("#wizard-invalid")
+    assert page.is_disabled("#create")
+    assert not EnrollmentProgramToken.objects.exists()

@@ -1,0 +1,68 @@
+"""Health alerts of tokens, computed from their state (never stored, so they cannot go stale)."""
+
+from dataclasses import dataclass
+
+from tokens.models import EXPIRY_CRITICAL_DAYS, EXPIRY_WARNING_DAYS, EnrollmentProgramToken, TokenState
+
+WARNING = "warning"
+CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class Alert:
+    code: str
+    level: str
+    message: str
+    token_id: int
+    token_name: str
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "level": self.level, "message": self.message, "token": self.token_id}
+
+
+def token_alerts(token: EnrollmentProgramToken) -> list[Alert]:
+    """What an admin must act on for this token, most urgent first."""
+    if token.is_pending:
+        return []
+
+    def alert(code: str, level: str, message: str) -> Alert:
+        return Alert(code=code, level=level, message=message, token_id=token.pk, token_name=str(token))
+
+    alerts = []
+    days = token.days_until_expiry
+    if token.is_expired:
+        alerts.append(
+            alert(
+                "token_expired",
+                CRITICAL,
+                f"The token {token} expired on {token.access_token_expiry:%Y-%m-%d}: syncing and profile assignment "
+                "stopped. Renew it with a new server token from Apple Business Manager.",
+            )
+        )
+    elif days is not None and days < EXPIRY_WARNING_DAYS:
+        alerts.append(
+            alert(
+                "token_expiring",
+                CRITICAL if days < EXPIRY_CRITICAL_DAYS else WARNING,
+                f"The token {token} expires in {days} day{'s' if days != 1 else ''} "
+                f"({token.access_token_expiry:%Y-%m-%d}). Renew it before then.",
+            )
+        )
+    if token.state == TokenState.TERMS_NOT_ACCEPTED:
+        alerts.append(
+            alert(
+                "terms_not_accepted",
+                CRITICAL,
+                f"Apple requires new terms and conditions to be accepted for {token}. Sign in to Apple Business "
+                "Manager as an administrator and accept them; syncing resumes afterwards.",
+            )
+        )
+    elif token.state == TokenState.ERROR:
+        alerts.append(
+            alert(
+                "sync_failed",
+                WARNING,
+                f"The last sync of {token} failed: {token.last_error_message or 'see its sync history'}.",
+            )
+        )
+    return alerts

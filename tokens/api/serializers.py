@@ -1,0 +1,99 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from depportal.accounts.models import ScopeTag
+from tokens.alerts import token_alerts
+from tokens.models import EnrollmentProgramToken
+
+
+class ScopeTagBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScopeTag
+        fields = ["id", "name"]
+
+
+class TokenAlertSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    level = serializers.ChoiceField(choices=["warning", "critical"])
+    message = serializers.CharField()
+    token = serializers.IntegerField()
+
+
+class TokenOutputSerializer(serializers.ModelSerializer):
+    """A token as the API shows it: never a key, a secret or an OAuth value."""
+
+    status = serializers.SerializerMethodField()
+    status_level = serializers.SerializerMethodField()
+    days_until_expiry = serializers.IntegerField(read_only=True, allow_null=True)
+    alerts = serializers.SerializerMethodField()
+    scope_tags = ScopeTagBriefSerializer(many=True, read_only=True)
+    consent_given_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    renewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = EnrollmentProgramToken
+        fields = [
+            "id",
+            "name",
+            "apple_id",
+            "state",
+            "status",
+            "status_level",
+            "access_token_expiry",
+            "days_until_expiry",
+            "alerts",
+            "server_name",
+            "server_uuid",
+            "admin_id",
+            "org_name",
+            "org_email",
+            "org_phone",
+            "org_address",
+            "org_id",
+            "org_type",
+            "scope_tags",
+            "consent_given_at",
+            "consent_given_by",
+            "pending_expires_at",
+            "created_by",
+            "created_at",
+            "activated_at",
+            "renewed_by",
+            "renewed_at",
+        ]
+
+    def get_status(self, token) -> str:
+        return token.status[0]
+
+    def get_status_level(self, token) -> str:
+        return token.status[1]
+
+    @extend_schema_field(TokenAlertSerializer(many=True))
+    def get_alerts(self, token) -> list[dict]:
+        return [alert.as_dict() for alert in token_alerts(token)]
+
+
+class TokenStartInputSerializer(serializers.Serializer):
+    data_sharing_consent = serializers.BooleanField(
+        help_text="You agree that user and device information is sent to Apple. Required."
+    )
+    name = serializers.CharField(max_length=128, required=False, allow_blank=True)
+
+
+class TokenUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=128, required=False)
+    apple_id = serializers.CharField(max_length=254, required=False)
+    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+
+
+class TokenUploadInputSerializer(serializers.Serializer):
+    token_file = serializers.FileField(help_text="The server token (.p7m) downloaded from Apple Business Manager.")
+    apple_id = serializers.CharField(max_length=254, help_text="The Apple ID used to create the token at Apple.")
+    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+    name = serializers.CharField(max_length=128, required=False, allow_blank=True)
+
+
+class TokenRenewInputSerializer(serializers.Serializer):
+    token_file = serializers.FileField(help_text="The new server token (.p7m) for the same Apple MDM server.")
+    apple_id = serializers.CharField(max_length=254)

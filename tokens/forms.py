@@ -1,0 +1,70 @@
+from django import forms
+
+from depportal.accounts.models import ScopeTag
+from depportal.accounts.roles import CHANGE
+from depportal.accounts.scoping import scoped
+
+
+class ScopeTagsField(forms.ModelMultipleChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            queryset=ScopeTag.objects.none(),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            label="Scope (tags)",
+            help_text="Profiles and devices of this token inherit its scope tags. Leave empty for the default.",
+            **kwargs,
+        )
+
+
+class _WithScopeTags(forms.Form):
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "scope_tags" in self.fields:
+            self.fields["scope_tags"].queryset = scoped(ScopeTag.objects.all(), user, CHANGE)
+
+
+class ConsentForm(forms.Form):
+    data_sharing_consent = forms.BooleanField(
+        label="I agree",
+        required=False,
+        help_text="I grant permission to send user and device information to Apple.",
+    )
+
+
+class TokenUploadForm(_WithScopeTags):
+    apple_id = forms.CharField(
+        label="Apple ID",
+        max_length=254,
+        help_text="The Apple ID you used to create this token at Apple, for future reference (and renewal).",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    token_file = forms.FileField(
+        label="Apple token",
+        help_text="The server token file (.p7m) you downloaded from Apple Business Manager.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".p7m,application/pkcs7-mime"}),
+    )
+    name = forms.CharField(
+        max_length=128, required=False, help_text="Optional. Defaults to the MDM server name you chose at Apple."
+    )
+    scope_tags = ScopeTagsField()
+
+
+class TokenRenewForm(forms.Form):
+    apple_id = forms.CharField(
+        label="Apple ID",
+        max_length=254,
+        help_text="The Apple ID used to create the original token.",
+        widget=forms.EmailInput(),
+    )
+    token_file = forms.FileField(
+        label="Apple token",
+        help_text="The new server token (.p7m): at Apple, choose this MDM server and Generate New Token.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".p7m,application/pkcs7-mime"}),
+    )
+
+
+class TokenEditForm(_WithScopeTags):
+    name = forms.CharField(max_length=128)
+    apple_id = forms.CharField(label="Apple ID", max_length=254, widget=forms.EmailInput())
+    scope_tags = ScopeTagsField()

@@ -1,0 +1,40 @@
+from django.db.models import Q, QuerySet
+
+from depportal.accounts.roles import VIEW
+from depportal.accounts.scoping import get_scoped, scoped
+from tokens.models import EnrollmentProgramToken, TokenState
+
+TOKEN_ORDERINGS = {
+    "name": "name",
+    "-name": "-name",
+    "expiry": "access_token_expiry",
+    "-expiry": "-access_token_expiry",
+    "org": "org_name",
+    "-org": "-org_name",
+    "created": "created_at",
+    "-created": "-created_at",
+}
+
+
+def token_list(
+    *, user, search: str = "", state: str = "", ordering: str = "name", include_pending: bool = False
+) -> QuerySet[EnrollmentProgramToken]:
+    """Tokens the user may see, searched by name, Apple ID, server or organisation."""
+    queryset = scoped(EnrollmentProgramToken.objects.prefetch_related("scope_tags"), user)
+    if not include_pending:
+        queryset = queryset.exclude(state=TokenState.PENDING)
+    if search:
+        queryset = queryset.filter(
+            Q(name__icontains=search)
+            | Q(apple_id__icontains=search)
+            | Q(server_name__icontains=search)
+            | Q(org_name__icontains=search)
+        )
+    if state:
+        queryset = queryset.filter(state=state)
+    return queryset.order_by(TOKEN_ORDERINGS.get(ordering, "name"), "pk")
+
+
+def token_get(*, user, pk: int, action: str = VIEW) -> EnrollmentProgramToken:
+    """One token: 404 outside the user's scope, 403 when they may see but not `action` it."""
+    return get_scoped(EnrollmentProgramToken.objects.prefetch_related("scope_tags"), user, action, pk=pk)
