@@ -1,1 +1,70 @@
-from django.db import models  # noqa: F401  (the devices feature fills this app)
+from django.db import models
+from django.db.models import Q
+
+from tokens.models import EnrollmentProgramToken
+
+
+class ProfileStatus(models.TextChoices):
+    EMPTY = "empty", "Empty"
+    ASSIGNED = "assigned", "Assigned"
+    PUSHED = "pushed", "Pushed"
+    REMOVED = "removed", "Removed"
+
+
+class Device(models.Model):
+    """A device Apple assigns (or assigned) to a token's MDM server, as last reported by Apple.
+
+    Scope tags are the token's: a device is visible to whoever may see its token.
+    """
+
+    # No index of its own: the unique (token, serial_number) index serves token lookups too.
+    token = models.ForeignKey(EnrollmentProgramToken, on_delete=models.CASCADE, related_name="devices", db_index=False)
+    serial_number = models.CharField(max_length=64)
+    model = models.CharField(max_length=256, blank=True)
+    description = models.CharField(max_length=256, blank=True)
+    color = models.CharField(max_length=256, blank=True)
+    asset_tag = models.CharField(max_length=256, blank=True)
+    os = models.CharField(max_length=64, blank=True)
+    device_family = models.CharField(max_length=64, blank=True)
+    profile_status = models.CharField(max_length=16, choices=ProfileStatus.choices, default=ProfileStatus.EMPTY)
+    profile_uuid = models.CharField(max_length=64, blank=True)
+    profile_assign_time = models.DateTimeField(null=True, blank=True)
+    profile_push_time = models.DateTimeField(null=True, blank=True)
+    device_assigned_date = models.DateTimeField(null=True, blank=True)
+    device_assigned_by = models.CharField(max_length=256, blank=True)
+    op_type = models.CharField(max_length=16, blank=True)
+    op_date = models.DateTimeField(null=True, blank=True)
+    # Apple's newer fields (MAC addresses, IMEI, replacement flags, ...): kept as reported.
+    extra = models.JSONField(default=dict, blank=True)
+
+    # Profile assignment made here (profiles app): the profile we asked Apple for, Apple's last answer,
+    # and when a THROTTLED or FAILED answer is retried (bounded attempts, never in a tight loop).
+    assigned_profile = models.ForeignKey(
+        "profiles.EnrollmentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="devices"
+    )
+    assignment_action = models.CharField(max_length=16, blank=True)
+    assignment_result = models.CharField(max_length=16, blank=True)
+    assignment_result_at = models.DateTimeField(null=True, blank=True)
+    assignment_attempts = models.PositiveSmallIntegerField(default=0)
+    assignment_retry_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    # Apple stopped assigning it to this server (a `deleted` op, or absent from a full sync).
+    removed_at = models.DateTimeField(null=True, blank=True)
+    # Deleted from the portal by an admin; a delta sync must not bring it back, a full sync does.
+    deleted_here_at = models.DateTimeField(null=True, blank=True)
+    # The last full sync that listed it; after a full sync, devices it did not list are marked removed.
+    full_sync_job_id = models.BigIntegerField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["serial_number"]
+        constraints = [models.UniqueConstraint(fields=["token", "serial_number"], name="device_serial_per_token")]
+        indexes = [models.Index(fields=["serial_number"], name="device_serial_idx")]
+
+    def __str__(self) -> str:
+        return self.serial_number
+
+    @classmethod
+    def scope_q(cls, tag_ids) -> Q:
+        return Q(token__in=EnrollmentProgramToken.objects.filter(EnrollmentProgramToken.scope_q(tag_ids)))

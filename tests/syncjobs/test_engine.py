@@ -1,0 +1,174 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from devices.models import Device
+from syncjobs import services
+from syncjobs.models import SyncJob, SyncKind, SyncState, SyncTrigger
+from tokens.models import EnrollmentProgramToken, TokenState
+
+pytestmark = pytest.mark.django_db
+
+
+def _sync(token, kind=SyncKind.MANUAL, trigger=SyncTrigger.CONSOLE, actor=None, captured=None):
+    job = services.syncjob_request(token=token, kind=kind, trigger=trigger, actor=actor)
+    services.syncjob_run(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def _live_serials(token):
+    return set(
+        Device.objects.filter(token=token, removed_at__isnull=True, deleted_here_at__isnull=True).values_list(
+            "serial_number", flat=True
+        )
+    )
+
+
+def test_first_sync_is_a_full_fetch_committed_page_by_page(apple, onboard, admin_user):
+    token = onboard(admin_user)
+    apple.add_devices(token.server_uuid, count=2500)
+    job = _sync(token)
+    assert job.state == SyncState.SUCCEEDED, job.error_message
+    assert job.ran_full and job.pages == 3 and job.devices_added == 2500
+    token.refresh_from_db()
+    assert token.sync_cursor and not token.sync_cursor_is_fetch and token.last_full_sync_at == job.started_at
+    assert token.device_count == 2500
+    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+
+
+def test_delta_sync_applies_adds_changes_and_removals(apple, onboard, admin_user):
+    token = onboard(admin_user)
+    devices = apple.add_devices(token.server_uuid, count=5)
+    _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
+    apple.update_device(devices[0]["serial_number"], asset_tag="TAG-1")
+    apple.unassign_devices(token.server_uuid, [devices[1]["serial_number"]])
+    apple.add_devices(token.server_uuid, count=2)
+    apple.repeat_ops(token.server_uuid, 3)
+    job = _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
+    assert job.state == SyncState.SUCCEEDED and not job.ran_full
+    assert (job.devices_added, job.devices_modified, job.devices_removed) == (2, 1, 1)
+    assert Device.objects.get(serial_number=devices[0]["serial_number"]).asset_tag == "TAG-1"
+    assert Device.objects.get(serial_number=devices[1]["serial_number"]).removed_at is not None
+    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+
+
+def test_manual_sync_rules_and_one_job_at_a_time(apple, onboard, admin_user, django_capture_on_commit_callbacks):
+    token = onboard(admin_user)
+    job = services.syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.API, actor=admin_user)
+    with pytest.raises(services.SyncRefused) as refused:
+        services.syncjob_request(token=token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
+    assert refused.value.extra["rule"] == "sync_in_progress"
+    services.syncjob_run(job_id=job.pk)
+    with pytest.raises(services.SyncRefused) as refused:
+        services.syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.API)
+    assert refused.value.extra["rule"] == "manual_sync_interval"
+    assert 890 <= refused.value.extra["retry_after"] <= 900
+    assert refused.value.status == 429
+    with pytest.raises(services.SyncRefused) as refused:
+        services.syncjob_request(token=token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    assert refused.value.extra["rule"] == "full_sync_interval"
+    assert "once every 7 days" in refused.value.message
+
+
+def test_a_claimed_job_is_not_run_twice(apple, onboard, admin_user):
+    token = onboard(admin_user)
+    job = services.syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.API)
+    assert services.syncjob_claim(job.pk) is not None
+    assert services.syncjob_run(job_id=job.pk)["status"] == "skipped"
+
+
+def test_device_deleted_here_returns_only_with_a_full_sync(apple, onboard, admin_user):
+    token = onboard(admin_user)
+    devices = apple.add_devices(token.server_uuid, count=3)
+    _sync(token)
+    serial = devices[0]["serial_number"]
+    Device.objects.filter(serial_number=serial).update(deleted_here_at=timezone.now())
+    apple.update_device(serial, color="RED")
+    _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
+    assert serial not in _live_serials(token)
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=timezone.now() - timedelta(days=8))
+    token.refresh_from_db()
+    job = _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    assert job.state == SyncState.SUCCEEDED and serial in _live_serials(token)
+
+
+def test_full_sync_marks_devices_apple_no_longer_lists(apple, onboard, admin_user):
+    token = onboard(admin_user)
+    devices = apple.add_devices(token.server_uuid, count=3)
+    _sync(token)
+    Device.objects.create(token=token, serial_number="GHOST0000001")
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=timezone.now() - timedelta(days=8))
+    token.refresh_from_db()
+    job = _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    assert job.devices_removed == 1
+    assert _live_serials(token) == {d["serial_number"] for d in devices}
+
+
+def test_expired_cursor_falls_back_to_full_or_says_when(apple, onboard, admin_user):
+    token = onboard(admin_user)
+    apple.add_devices(token.server_uuid, count=3)
+    _sync(token)
+    apple.advance_clock(8 * 86400)
+    job = _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
+    assert job.state == SyncState.FAILED and job.error_code == "CURSOR_REJECTED"
+    assert "only a full sync can continue" in job.error_message and "next is possible from" in job.error_message
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=timezone.now() - timedelta(days=8))
+    token.refresh_from_db()
+    job = _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
+    assert job.state == SyncState.SUCCEEDED and job.ran_full
+
+
+def test_terms_not_signed_marks_the_token(apple, onboard, admin_user):
+    token = onboard(admin_user)
+    apple.set_terms_pending(token.server_uuid, True)
+    job = _sync(token)
+    assert job.state == SyncState.FAILED and job.error_code == "T_C_NOT_SIGNED"
+    token.refresh_from_db()
+    assert token.state == TokenState.TERMS_NOT_ACCEPTED
+    assert token.status[0] == "Terms and conditions not accepted"
+
+
+def test_a_failed_page_keeps_the_pages_before_it_and_a_retry_resumes(apple, onboard, admin_user, settings):
+    settings.APPLE_DEP_MAX_RETRIES = 0
+    token = onboard(admin_user)
+    apple.add_devices(token.server_uuid, count=3000)
+    apple.add_fault("/server/devices", 500, count=None)
+    job = services.syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.API)
+    services.syncjob_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.state == SyncState.FAILED
+    apple.clear_faults()
+    # The fault hit the first page: nothing half-written, no cursor stored past unstored devices.
+    token.refresh_from_db()
+    assert Device.objects.filter(token=token).count() == job.devices_added
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_manual_sync_at=None, state=TokenState.ACTIVE)
+    token.refresh_from_db()
+    job = _sync(token)
+    assert job.state == SyncState.SUCCEEDED
+    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+
+
+def test_reaper_times_out_a_job_whose_worker_vanished(apple, onboard, admin_user):
+    token = onboard(admin_user)
+    job = services.syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.API)
+    services.syncjob_claim(job.pk)
+    SyncJob.objects.filter(pk=job.pk).update(deadline_at=timezone.now() - timedelta(seconds=1))
+    assert services.syncjob_reap()["timed_out"] == 1
+    job.refresh_from_db()
+    assert job.state == SyncState.TIMED_OUT
+    assert services.syncjob_active(token) is None
+
+
+def test_schedule_spreads_tokens_and_syncs_each_once_per_interval(apple, onboard, admin_user):
+    tokens = [onboard(admin_user, server_name=f"MDM {i}") for i in range(5)]
+    now = timezone.now()
+    services.syncjob_schedule_due(now=now)
+    slots = sorted(EnrollmentProgramToken.objects.values_list("next_auto_sync_at", flat=True))
+    assert all(now < slot <= now + timedelta(days=1) for slot in slots)
+    assert len({slot.replace(microsecond=0) for slot in slots}) == 5
+    later = now + timedelta(days=1, seconds=1)
+    assert services.syncjob_schedule_due(now=later)["queued"] == 5
+    assert services.syncjob_schedule_due(now=later)["queued"] == 0
+    assert SyncJob.objects.filter(trigger=SyncTrigger.SCHEDULE).count() == len(tokens)
