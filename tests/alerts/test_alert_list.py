@@ -1,0 +1,102 @@
+"""Which alerts exist, who sees them, and where the console and the API show them."""
+
+import pytest
+
+from depportal.accounts.models import Role
+from depportal.alerts.selectors import alert_list
+from tokens.alerts import CRITICAL, WARNING
+from tokens.models import EnrollmentProgramToken, TokenState
+
+pytestmark = pytest.mark.django_db
+
+
+def _codes(alerts):
+    return [(alert.code, alert.level, alert.token_name) for alert in alerts]
+
+
+def test_expiry_levels_and_states(onboard, admin_user, expire_in):
+    fine = expire_in(onboard(admin_user, server_name="Fine"), 30)
+    expire_in(onboard(admin_user, server_name="Soon"), 29)
+    expire_in(onboard(admin_user, server_name="Very soon"), 6)
+    expire_in(onboard(admin_user, server_name="Gone"), -3)
+    terms = onboard(admin_user, server_name="Terms")
+    EnrollmentProgramToken.objects.filter(pk=terms.pk).update(state=TokenState.TERMS_NOT_ACCEPTED)
+    broken = onboard(admin_user, server_name="Broken")
+    EnrollmentProgramToken.objects.filter(pk=broken.pk).update(
+        state=TokenState.ERROR, last_error_code="MALFORMED_REQUEST_BODY", last_error_message="Apple said no"
+    )
+
+    alerts = alert_list(user=admin_user)
+
+    assert _codes(alerts) == [
+        ("token_expired", CRITICAL, "Gone"),
+        ("terms_not_accepted", CRITICAL, "Terms"),
+        ("token_expiring", CRITICAL, "Very soon"),
+        ("sync_failed", WARNING, "Broken"),
+        ("token_expiring", WARNING, "Soon"),
+    ]
+    assert fine.pk not in {alert.token_id for alert in alerts}
+    assert "expires in 29 days" in alerts[-1].message and "Apple said no" in alerts[3].message
+
+
+def test_pending_tokens_have_no_alerts(client, admin_user):
+    client.force_login(admin_user)
+    client.post("/tokens/add/", {"data_sharing_consent": "on"})
+    assert EnrollmentProgramToken.objects.get().state == TokenState.PENDING
+    assert alert_list(user=admin_user) == []
+
+
+def test_scope_a_user_never_sees_alerts_of_other_tags(
+    onboard, admin_user, make_user, tag_a, tag_b, expire_in, client, api_client_for
+):
+    alpha = expire_in(onboard(admin_user, server_name="Alpha", tags=[tag_a]), 5)
+    expire_in(onboard(admin_user, server_name="Beta", tags=[tag_b]), 5)
+    reader = make_user("reader", Role.READ_ONLY, [tag_a])
+    nobody = make_user("nobody")
+
+    assert [alert.token_name for alert in alert_list(user=reader)] == ["Alpha"]
+    assert alert_list(user=nobody) == []
+
+    body = api_client_for(reader).get("/api/v1/alerts/").json()
+    assert body["count"] == 1
+    assert body["results"] == [
+        {
+            "code": "token_expiring",
+            "level": "critical",
+            "message": alert_list(user=reader)[0].message,
+            "token": alpha.pk,
+            "token_name": "Alpha",
+        }
+    ]
+    assert api_client_for(admin_user).get("/api/v1/alerts/").json()["count"] == 2
+    assert api_client_for(nobody).get("/api/v1/alerts/").status_code == 403
+
+    client.force_login(reader)
+    home = client.get("/").content.decode()
+    assert "Alpha" in home and "Beta" not in home
+    assert f'href="/tokens/{alpha.pk}/"' in home
+    assert 'id="alert-count">1<' in home
+
+
+def test_home_token_list_and_top_bar_show_alerts(onboard, admin_user, expire_in, client):
+    client.force_login(admin_user)
+    assert "No alerts." in client.get("/").content.decode()
+    assert 'id="alert-summary"' not in client.get("/tokens/").content.decode()
+
+    soon = expire_in(onboard(admin_user, server_name="Soon"), 20)
+    gone = expire_in(onboard(admin_user, server_name="Gone"), -1)
+
+    home = client.get("/").content.decode()
+    listed = home.split('id="alert-list"')[1].split("</ul>")[0]
+    # Critical first, each linking to its token.
+    assert listed.index(f'href="/tokens/{gone.pk}/"') < listed.index(f'href="/tokens/{soon.pk}/"')
+    assert "No alerts." not in home
+    assert 'id="alert-count">2<' in home and "badge-err" in home.split('id="alert-count"')[0].rsplit("<span", 1)[1]
+
+    tokens_page = client.get("/tokens/").content.decode()
+    summary = tokens_page.split('id="alert-summary"')[1].split("</div>")[0]
+    assert "2 alerts</strong> (1 critical)" in summary
+    assert f'href="/tokens/{gone.pk}/">Gone</a> <span class="badge badge-err">Expired</span>' in summary
+    assert f'href="/tokens/{soon.pk}/">Soon</a> <span class="badge badge-warn">Expiring</span>' in summary
+    # The summary comes before the table.
+    assert tokens_page.index('id="alert-summary"') < tokens_page.index('id="tokens"')
