@@ -1,12 +1,410 @@
+"""Console pages: a token's profiles, the create/edit wizard, assignment, default profile, VPP tokens, certificates."""
+
+import csv
+import io
+import re
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.generic import TemplateView
 
-from depportal.accounts.scoping import scoped
+from depportal.accounts.forms import apply_error
+from depportal.accounts.roles import CHANGE
 from depportal.console import ConsoleMixin
-from profiles.models import VppToken
+from depportal.exceptions import ApplicationError
+from profiles import selectors, services
+from profiles.alerts import vpp_token_alerts
+from profiles.assignment import normalise_serials, split_known
+from profiles.forms import (
+    AssignForm,
+    CertificateUploadForm,
+    DefaultProfileForm,
+    ProfileForm,
+    VppTokenEditForm,
+    VppTokenUploadForm,
+    step_of,
+)
+from profiles.models import EnrollmentProfile, JobAction, Platform
+from profiles.rules import SETTING_FIELDS
+from profiles.vpp import MAX_UPLOAD_BYTES
+from tokens import selectors as token_selectors
+
+TOKENS_CRUMBS = [("Devices", None), ("iOS/iPadOS", None), ("iOS enrollment", None)]
+MAX_CSV_BYTES = 2 * 1024 * 1024
+_SERIAL_SPLIT = re.compile(r"[\s,;]+")
+
+
+def _token_crumbs(token) -> list:
+    return [
+        *TOKENS_CRUMBS,
+        ("Enrollment program tokens", reverse("tokens:token_list")),
+        (str(token), reverse("tokens:token_detail", args=[token.pk])),
+        ("Profiles", reverse("profiles:profile_list", args=[token.pk])),
+    ]
+
+
+def _vpp_crumbs() -> list:
+    return [("Apps", None), ("Apple VPP tokens", reverse("profiles:vpp_token_list"))]
+
+
+class _TokenPage(ConsoleMixin, TemplateView):
+    """A page under a token; the token is looked up in the user's scope for the view's action."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.token = token_selectors.token_get(
+                user=request.user, pk=kwargs["token_pk"], action=self.required_action_for(request)
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["token"] = self.token
+        return context
+
+
+class _ProfilePage(ConsoleMixin, TemplateView):
+    """A page of one profile, looked up in the user's scope for the view's action."""
+
+    crumb = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.profile = selectors.profile_get(
+                user=request.user, pk=kwargs["pk"], action=self.required_action_for(request)
+            )
+            self.token = self.profile.token
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs(self):
+        crumbs = [
+            *_token_crumbs(self.token),
+            (str(self.profile), reverse("profiles:profile_detail", args=[self.profile.pk])),
+        ]
+        return [*crumbs, (self.crumb, None)] if self.crumb else crumbs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(profile=self.profile, token=self.token)
+        return context
+
+
+class ProfileListView(_TokenPage):
+    """The token's Profiles tab: every profile with its Apple state, and the default profile."""
+
+    template_name = "profiles/profile_list.html"
+
+    def get_breadcrumbs(self):
+        return [*_token_crumbs(self.token)[:-1], ("Profiles", None)]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["profiles"] = list(
+            selectors.profile_list(user=self.request.user, token=self.token, search=self.request.GET.get("q", ""))
+        )
+        context["q"] = self.request.GET.get("q", "")
+        return context
+
+
+class _WizardView(TemplateView):
+    """The four pages of the seed's wizard in one form; Review is rendered by the server after the rules pass."""
+
+    template_name = "profiles/profile_wizard.html"
+    required_action = CHANGE
+    editing = False
+
+    def form(self, data=None, initial=None) -> ProfileForm:
+        return ProfileForm(data, initial=initial, user=self.request.user, platform=Platform.IOS)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("step", 1)
+        context["editing"] = self.editing
+        context["org_name"] = self.token.org_name or "your organisation"
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = self.form(request.POST)
+        if not form.is_valid():
+            return self._show_errors(form)
+        values = form.to_values()
+        try:
+            if request.POST.get("action") != "save":
+                return self.render_to_response(self.get_context_data(form=form, step=4, **self.review(values)))
+            return self.save(values)
+        except ApplicationError as error:
+            apply_error(form, _form_keyed(error, form))
+            return self._show_errors(form)
+
+    def _show_errors(self, form):
+        steps = [step_of(field) for field in form.errors if field != "__all__"]
+        return self.render_to_response(self.get_context_data(form=form, step=min(steps) if steps else 1))
+
+    def review_rows(self, values: dict) -> list[tuple[str, str]]:
+        return [
+            (services.FIELD_LABELS[name], services.display_value(name, values.get(name)))
+            for name in SETTING_FIELDS
+            if name != "platform"
+        ]
+
+
+def _form_keyed(error: ApplicationError, form) -> ApplicationError:
+    """Skip-key errors belong to the screens block; other fields map one to one."""
+    fields = dict(error.fields)
+    if "skip_setup_items" in fields and "skip_setup_items" not in form.fields:
+        first = next(iter(form.screen_fields()), None)
+        if first is not None:
+            fields[first.name] = fields.pop("skip_setup_items")
+    return ApplicationError(error.message, fields=fields)
+
+
+class ProfileCreateView(_WizardView, _TokenPage):
+    """Create profile > iOS/iPadOS: Basics, Device management settings, Setup Assistant, Review + create."""
+
+    def get_breadcrumbs(self):
+        return [*_token_crumbs(self.token), ("Create profile", None)]
+
+    def get_context_data(self, **kwargs):
+        if "form" not in kwargs:
+            kwargs["form"] = self.form(initial=ProfileForm.initial_from(services.default_values()))
+        return super().get_context_data(**kwargs)
+
+    def review(self, values: dict) -> dict:
+        warnings = services.profile_create_preview(actor=self.request.user, token=self.token, values=values)
+        return {"review_rows": self.review_rows({**services.default_values(), **values}), "warnings": warnings}
+
+    def save(self, values: dict):
+        profile = services.profile_create(actor=self.request.user, token=self.token, values=values)
+        for warning in profile.warnings:
+            messages.warning(self.request, warning)
+        _push_message(self.request, profile, created=True)
+        return redirect("profiles:profile_detail", pk=profile.pk)
+
+
+class ProfileEditView(_WizardView, _ProfilePage):
+    """Edit: the same wizard; Review shows every change and how many devices will be re-assigned."""
+
+    editing = True
+    crumb = "Edit"
+
+    def get_context_data(self, **kwargs):
+        if "form" not in kwargs:
+            kwargs["form"] = self.form(initial=ProfileForm.initial_from(services.profile_values(self.profile)))
+        return super().get_context_data(**kwargs)
+
+    def review(self, values: dict) -> dict:
+        preview = services.profile_edit_preview(actor=self.request.user, profile=self.profile, values=values)
+        merged = {**services.profile_values(self.profile), **values}
+        return {"review_rows": self.review_rows(merged), "warnings": preview.warnings, "preview": preview}
+
+    def save(self, values: dict):
+        profile = services.profile_update(actor=self.request.user, profile=self.profile, values=values)
+        for warning in profile.warnings:
+            messages.warning(self.request, warning)
+        _push_message(self.request, profile, created=False)
+        if profile.reassign_job is not None:
+            return redirect("profiles:job_detail", pk=profile.reassign_job.pk)
+        return redirect("profiles:profile_detail", pk=profile.pk)
+
+
+def _push_message(request, profile: EnrollmentProfile, *, created: bool) -> None:
+    verb = "created" if created else "saved"
+    if profile.push_status == "pushed":
+        messages.success(request, f"The profile {profile} was {verb} and sent to Apple.")
+    elif profile.push_status == "failed":
+        messages.error(
+            request,
+            f"The profile {profile} was {verb}, but Apple did not take it: {profile.push_error} Use Push again.",
+        )
+    else:
+        messages.success(request, f"The profile {profile} was {verb}.")
+
+
+class ProfileDetailView(_ProfilePage):
+    """One profile: its settings, Apple state, devices and recent assignment jobs."""
+
+    template_name = "profiles/profile_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        values = services.profile_values(self.profile)
+        context["rows"] = [
+            (services.FIELD_LABELS[name], services.display_value(name, values[name]))
+            for name in SETTING_FIELDS
+            if name != "name"
+        ]
+        context["jobs"] = list(selectors.job_list(user=self.request.user, profile=self.profile)[:10])
+        context["devices"] = list(self.profile.devices.order_by("serial_number")[:50])
+        return context
+
+
+class ProfilePushView(_ProfilePage):
+    """Push again after Apple refused or could not be reached."""
+
+    required_action = CHANGE
+
+    def post(self, request, pk):
+        profile = services.profile_push(actor=request.user, profile=self.profile)
+        _push_message(request, profile, created=False)
+        return redirect("profiles:profile_detail", pk=pk)
+
+
+class ProfileDeleteView(_ProfilePage):
+    """Confirm, then remove the profile from its devices at Apple and delete it."""
+
+    template_name = "profiles/profile_confirm_delete.html"
+    required_action = CHANGE
+    crumb = "Delete"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["devices_using"] = services.profile_devices_using(self.profile).count()
+        return context
+
+    def post(self, request, pk):
+        name = str(self.profile)
+        try:
+            removed = services.profile_delete(actor=request.user, profile=self.profile, confirmed=True)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("profiles:profile_delete", pk=pk)
+        suffix = f" It was removed from {removed} device{'s' if removed != 1 else ''} at Apple." if removed else ""
+        messages.success(request, f"The profile {name} was deleted.{suffix}")
+        return redirect("profiles:profile_list", token_pk=self.token.pk)
+
+
+class DefaultProfileView(_TokenPage):
+    """Set Default Profile: new devices of the token that have no profile get it."""
+
+    template_name = "profiles/default_profile.html"
+    required_action = CHANGE
+
+    def get_breadcrumbs(self):
+        return [*_token_crumbs(self.token), ("Set default profile", None)]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        current = EnrollmentProfile.objects.filter(token=self.token, is_default=True, platform=Platform.IOS).first()
+        context.setdefault("form", DefaultProfileForm(initial={"profile": current}, token=self.token))
+        return context
+
+    def post(self, request, token_pk):
+        form = DefaultProfileForm(request.POST, token=self.token)
+        if form.is_valid():
+            profile = form.cleaned_data["profile"]
+            try:
+                services.token_default_profile_set(actor=request.user, token=self.token, profile=profile)
+            except ApplicationError as error:
+                apply_error(form, error)
+            else:
+                text = f"{profile} is now the default profile" if profile else "The token has no default profile now"
+                messages.success(request, f"{text}.")
+                return redirect("profiles:profile_list", token_pk=token_pk)
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class ProfileAssignView(_ProfilePage):
+    """Assign (or unassign) by pasted serials, a CSV, or devices picked in the token's list; preview first."""
+
+    template_name = "profiles/profile_assign.html"
+    required_action = CHANGE
+    action = JobAction.ASSIGN
+
+    @property
+    def crumb(self):
+        return "Assign devices" if self.action == JobAction.ASSIGN else "Unassign devices"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", AssignForm())
+        context["action"] = self.action
+        context["q"] = self.request.GET.get("q", "")
+        context["devices"] = list(selectors.token_devices(token=self.token, search=context["q"])[:500])
+        return context
+
+    def post(self, request, pk):
+        form = AssignForm(request.POST, request.FILES)
+        form.is_valid()
+        serials = normalise_serials(
+            [*request.POST.getlist("device"), *_SERIAL_SPLIT.split(form.cleaned_data.get("serial_numbers") or "")]
+        )
+        upload = form.cleaned_data.get("csv_file")
+        if upload is not None:
+            serials = normalise_serials([*serials, *_csv_serials(upload.read(MAX_CSV_BYTES + 1), form)])
+        if request.POST.get("confirm") == "yes":
+            serials = normalise_serials(request.POST.getlist("serial"))
+            try:
+                if self.action == JobAction.ASSIGN:
+                    job = services.profile_assign_devices(actor=request.user, profile=self.profile, serials=serials)
+                else:
+                    job = services.profile_unassign_devices(actor=request.user, profile=self.profile, serials=serials)
+            except ApplicationError as error:
+                messages.error(request, error.message)
+                return redirect(request.path)
+            return redirect("profiles:job_detail", pk=job.pk)
+        if not serials and not form.errors:
+            form.add_error("serial_numbers", "Enter serial numbers, upload a CSV or pick devices.")
+        if form.errors:
+            return self.render_to_response(self.get_context_data(form=form))
+        known, unknown = split_known(self.token, serials)
+        return self.render_to_response(self.get_context_data(form=form, preview=True, known=known, unknown=unknown))
+
+
+class ProfileUnassignView(ProfileAssignView):
+    action = JobAction.UNASSIGN
+
+
+def _csv_serials(data: bytes, form) -> list[str]:
+    if len(data) > MAX_CSV_BYTES:
+        form.add_error("csv_file", "This CSV is larger than 2 MB; split it.")
+        return []
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        form.add_error("csv_file", "Save the CSV as UTF-8 text.")
+        return []
+    serials = [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
+    # A header line is tolerated even though the format has none.
+    if serials and serials[0].strip().lower() in ("serial", "serial number", "serial_number", "serialnumber"):
+        serials = serials[1:]
+    return serials
+
+
+class JobDetailView(ConsoleMixin, TemplateView):
+    """An assignment job: progress (refreshed while it runs) and the result of every device."""
+
+    template_name = "profiles/job_detail.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.job = selectors.job_get(user=request.user, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return ["profiles/_job_progress.html"]
+        return [self.template_name]
+
+    def get_breadcrumbs(self):
+        crumbs = _token_crumbs(self.job.token)
+        if self.job.profile is not None:
+            crumbs.append((self.job.profile_name, reverse("profiles:profile_detail", args=[self.job.profile_id])))
+        return [*crumbs, (f"Assignment #{self.job.pk}", None)]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["job"] = self.job
+        context["counts"] = self.job.counts()
+        context["rows"] = sorted(self.job.results.items())[:2000]
+        return context
+
+
+# VPP tokens and Configurator certificates
 
 
 class VppTokenListView(ConsoleMixin, TemplateView):
-    """Apple VPP tokens within the user's scope tags."""
+    """Apple VPP tokens within the user's scope tags, with their alerts; Configurator certificates below."""
 
     template_name = "profiles/vpp_token_list.html"
 
@@ -15,5 +413,155 @@ class VppTokenListView(ConsoleMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["vpp_tokens"] = scoped(VppToken.objects.prefetch_related("scope_tags"), self.request.user)
+        tokens = list(selectors.vpp_token_list(user=self.request.user))
+        for vpp_token in tokens:
+            vpp_token.alerts = vpp_token_alerts(vpp_token)
+        context["vpp_tokens"] = tokens
+        context["certificates"] = list(selectors.certificate_list(user=self.request.user))
         return context
+
+
+class VppTokenUploadView(ConsoleMixin, TemplateView):
+    """Upload a .vpptoken."""
+
+    template_name = "profiles/vpp_token_form.html"
+    required_action = CHANGE
+
+    def get_breadcrumbs(self):
+        return [*_vpp_crumbs(), ("Upload", None)]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", VppTokenUploadForm(user=self.request.user))
+        context["title"] = "Upload a VPP token"
+        return context
+
+    def post(self, request):
+        form = VppTokenUploadForm(request.POST, request.FILES, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                vpp_token = services.vpp_token_create(
+                    actor=request.user,
+                    token_file=data["token_file"].read(MAX_UPLOAD_BYTES + 1),
+                    name=data["name"],
+                    apple_id=data["apple_id"],
+                    licenses_total=data["licenses_total"],
+                    licenses_used=data["licenses_used"],
+                    scope_tags=list(data["scope_tags"]),
+                )
+            except ApplicationError as error:
+                apply_error(form, error)
+            else:
+                messages.success(request, f"The VPP token {vpp_token} was uploaded.")
+                return redirect("profiles:vpp_token_list")
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class VppTokenEditView(ConsoleMixin, TemplateView):
+    """Edit name, Apple ID and licences; optionally upload the renewed token file."""
+
+    template_name = "profiles/vpp_token_form.html"
+    required_action = CHANGE
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.vpp_token = selectors.vpp_token_get(user=request.user, pk=kwargs["pk"], action=CHANGE)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs(self):
+        return [*_vpp_crumbs(), (str(self.vpp_token), None)]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        initial = {
+            "name": self.vpp_token.name,
+            "apple_id": self.vpp_token.apple_id,
+            "licenses_total": self.vpp_token.cp_licenses_total,
+            "licenses_used": self.vpp_token.cp_licenses_used,
+            "scope_tags": list(self.vpp_token.scope_tags.all()),
+        }
+        context.setdefault("form", VppTokenEditForm(initial=initial, user=self.request.user))
+        context.update(title=f"VPP token: {self.vpp_token}", vpp_token=self.vpp_token)
+        context["alerts"] = vpp_token_alerts(self.vpp_token)
+        return context
+
+    def post(self, request, pk):
+        if request.POST.get("delete") == "yes":
+            try:
+                services.vpp_token_delete(actor=request.user, vpp_token=self.vpp_token)
+            except ApplicationError as error:
+                messages.error(request, error.message)
+                return redirect("profiles:vpp_token_edit", pk=pk)
+            messages.success(request, f"The VPP token {self.vpp_token} was deleted.")
+            return redirect("profiles:vpp_token_list")
+        form = VppTokenEditForm(request.POST, request.FILES, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.vpp_token_update(
+                    actor=request.user,
+                    vpp_token=self.vpp_token,
+                    name=data["name"],
+                    apple_id=data["apple_id"],
+                    licenses_total=data["licenses_total"],
+                    licenses_used=data["licenses_used"],
+                    token_file=data["token_file"].read(MAX_UPLOAD_BYTES + 1) if data["token_file"] else None,
+                    scope_tags=list(data["scope_tags"]),
+                )
+            except ApplicationError as error:
+                apply_error(form, error)
+            else:
+                messages.success(request, "VPP token saved.")
+                return redirect("profiles:vpp_token_list")
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class CertificateUploadView(ConsoleMixin, TemplateView):
+    """Upload an Apple Configurator certificate."""
+
+    template_name = "profiles/vpp_token_form.html"
+    required_action = CHANGE
+
+    def get_breadcrumbs(self):
+        return [*_vpp_crumbs(), ("Apple Configurator certificate", None)]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", CertificateUploadForm(user=self.request.user))
+        context["title"] = "Upload an Apple Configurator certificate"
+        return context
+
+    def post(self, request):
+        form = CertificateUploadForm(request.POST, request.FILES, user=request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                certificate = services.configurator_certificate_create(
+                    actor=request.user,
+                    certificate_file=data["certificate_file"].read(MAX_UPLOAD_BYTES + 1),
+                    name=data["name"],
+                    scope_tags=list(data["scope_tags"]),
+                )
+            except ApplicationError as error:
+                apply_error(form, error)
+            else:
+                messages.success(request, f"The certificate {certificate} was uploaded.")
+                return redirect("profiles:vpp_token_list")
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class CertificateDeleteView(ConsoleMixin, TemplateView):
+    """Delete a certificate that no profile uses (POST only, from the list's confirm dialog)."""
+
+    required_action = CHANGE
+
+    def post(self, request, pk):
+        certificate = selectors.certificate_get(user=request.user, pk=pk, action=CHANGE)
+        try:
+            services.configurator_certificate_delete(actor=request.user, certificate=certificate)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"The certificate {certificate} was deleted.")
+        return redirect("profiles:vpp_token_list")

@@ -1,0 +1,74 @@
+"""Health alerts of VPP tokens, computed from their state (never stored, so they cannot go stale)."""
+
+from dataclasses import dataclass
+
+from profiles.models import VppToken
+
+WARNING = "warning"
+CRITICAL = "critical"
+EXPIRY_WARNING_DAYS = 30
+EXPIRY_CRITICAL_DAYS = 7
+LOW_LICENSES_WARNING = 10
+
+
+@dataclass(frozen=True)
+class VppAlert:
+    """One thing an admin must act on for a VPP token."""
+
+    code: str
+    level: str
+    message: str
+    vpp_token_id: int
+    vpp_token_name: str
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "level": self.level, "message": self.message, "vpp_token": self.vpp_token_id}
+
+
+def vpp_token_alerts(vpp_token: VppToken) -> list[VppAlert]:
+    """Expired or expiring token, no or few Company Portal licenses left; most urgent first."""
+
+    def alert(code: str, level: str, message: str) -> VppAlert:
+        return VppAlert(
+            code=code, level=level, message=message, vpp_token_id=vpp_token.pk, vpp_token_name=str(vpp_token)
+        )
+
+    alerts = []
+    days = vpp_token.days_until_expiry
+    if vpp_token.is_expired:
+        alerts.append(
+            alert(
+                "vpp_token_expired",
+                CRITICAL,
+                f"The VPP token {vpp_token} expired on {vpp_token.expires_at:%Y-%m-%d}: devices of profiles that "
+                "install Company Portal with it are blocked. Upload a renewed token from Apple.",
+            )
+        )
+    elif days is not None and days < EXPIRY_WARNING_DAYS:
+        alerts.append(
+            alert(
+                "vpp_token_expiring",
+                CRITICAL if days < EXPIRY_CRITICAL_DAYS else WARNING,
+                f"The VPP token {vpp_token} expires in {days} day{'s' if days != 1 else ''} "
+                f"({vpp_token.expires_at:%Y-%m-%d}). Renew it at Apple and upload the new file.",
+            )
+        )
+    left = vpp_token.licenses_left
+    if left <= 0:
+        alerts.append(
+            alert(
+                "vpp_licenses_exhausted",
+                CRITICAL,
+                f"The VPP token {vpp_token} has no Company Portal licenses left: devices will be blocked. "
+                "Buy more licenses at Apple.",
+            )
+        )
+    elif left < LOW_LICENSES_WARNING:
+        alerts.append(
+            alert(
+                "vpp_licenses_low",
+                WARNING,
+                f"The VPP token {vpp_token} has only {left} Company Portal license{'s' if left != 1 else ''} left.",
+            )
+        )
+    return alerts

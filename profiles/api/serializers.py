@@ -1,0 +1,199 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from depportal.accounts.models import ScopeTag
+from profiles.alerts import vpp_token_alerts
+from profiles.apple_json import apple_profile_json
+from profiles.models import (
+    AssignmentJob,
+    AuthMethod,
+    ConfiguratorCertificate,
+    EnrollmentProfile,
+    Platform,
+    SyncWithComputers,
+    UserAffinity,
+    VppToken,
+)
+from tokens.api.serializers import ScopeTagBriefSerializer
+
+
+class AlertSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    level = serializers.ChoiceField(choices=["warning", "critical"])
+    message = serializers.CharField()
+
+
+class ProfileOutputSerializer(serializers.ModelSerializer):
+    """A profile with every setting, its Apple state and the JSON Apple receives for it."""
+
+    devices_assigned = serializers.IntegerField(read_only=True, default=0)
+    apple_profile = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EnrollmentProfile
+        fields = [
+            "id",
+            "token",
+            "platform",
+            "name",
+            "description",
+            "user_affinity",
+            "auth_method",
+            "install_company_portal",
+            "vpp_token",
+            "single_app_mode",
+            "supervised",
+            "locked_enrollment",
+            "sync_with_computers",
+            "configurator_certificates",
+            "await_final_configuration",
+            "apply_device_name_template",
+            "device_name_template",
+            "department",
+            "department_phone",
+            "skip_setup_items",
+            "is_default",
+            "devices_assigned",
+            "profile_uuid",
+            "push_status",
+            "pushed_at",
+            "push_error",
+            "apple_profile",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(serializers.DictField())
+    def get_apple_profile(self, profile) -> dict:
+        return apple_profile_json(profile)
+
+
+class ProfileInputSerializer(serializers.Serializer):
+    """Settings of a profile; the rules (shared with the console) are checked by the service."""
+
+    token = serializers.IntegerField(required=False, help_text="The token the profile belongs to (create only).")
+    platform = serializers.ChoiceField(choices=Platform.choices, required=False)
+    name = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    user_affinity = serializers.ChoiceField(choices=UserAffinity.choices, required=False)
+    auth_method = serializers.ChoiceField(choices=AuthMethod.choices, required=False)
+    install_company_portal = serializers.BooleanField(required=False)
+    vpp_token = serializers.PrimaryKeyRelatedField(queryset=VppToken.objects.all(), required=False, allow_null=True)
+    single_app_mode = serializers.BooleanField(required=False)
+    supervised = serializers.BooleanField(required=False)
+    locked_enrollment = serializers.BooleanField(required=False)
+    sync_with_computers = serializers.ChoiceField(choices=SyncWithComputers.choices, required=False)
+    configurator_certificates = serializers.PrimaryKeyRelatedField(
+        queryset=ConfiguratorCertificate.objects.all(), many=True, required=False
+    )
+    await_final_configuration = serializers.BooleanField(required=False)
+    apply_device_name_template = serializers.BooleanField(required=False)
+    device_name_template = serializers.CharField(required=False, allow_blank=True)
+    department = serializers.CharField(required=False, allow_blank=True)
+    department_phone = serializers.CharField(required=False, allow_blank=True)
+    skip_setup_items = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Apple skip keys of the screens to hide."
+    )
+
+
+class SerialNumbersSerializer(serializers.Serializer):
+    serial_numbers = serializers.ListField(child=serializers.CharField(allow_blank=True), allow_empty=False)
+
+
+class AssignmentJobSerializer(serializers.ModelSerializer):
+    """An assignment request: progress, per-device Apple results and serials the token does not know."""
+
+    percent = serializers.IntegerField(read_only=True)
+    counts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AssignmentJob
+        fields = [
+            "id",
+            "token",
+            "profile",
+            "profile_name",
+            "action",
+            "state",
+            "total",
+            "processed",
+            "percent",
+            "counts",
+            "results",
+            "unknown_serials",
+            "retry_after_seconds",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_counts(self, job) -> dict:
+        return job.counts()
+
+
+class DefaultProfileSerializer(serializers.Serializer):
+    profile = serializers.IntegerField(allow_null=True, help_text="A profile of this token, or null to clear.")
+    platform = serializers.ChoiceField(choices=Platform.choices, required=False, default=Platform.IOS)
+
+
+class VppTokenOutputSerializer(serializers.ModelSerializer):
+    """A VPP token as the API shows it: never its sToken."""
+
+    scope_tags = ScopeTagBriefSerializer(many=True, read_only=True)
+    licenses_left = serializers.IntegerField(read_only=True)
+    alerts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VppToken
+        fields = [
+            "id",
+            "name",
+            "apple_id",
+            "org_name",
+            "expires_at",
+            "cp_licenses_total",
+            "cp_licenses_used",
+            "licenses_left",
+            "alerts",
+            "scope_tags",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(AlertSerializer(many=True))
+    def get_alerts(self, vpp_token) -> list[dict]:
+        return [alert.as_dict() for alert in vpp_token_alerts(vpp_token)]
+
+
+class VppTokenCreateSerializer(serializers.Serializer):
+    token_file = serializers.FileField(help_text="The .vpptoken downloaded from Apple Business Manager.")
+    name = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    apple_id = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    licenses_total = serializers.IntegerField(required=False, default=0)
+    licenses_used = serializers.IntegerField(required=False, default=0)
+    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+
+
+class VppTokenUpdateSerializer(serializers.Serializer):
+    token_file = serializers.FileField(required=False, help_text="A renewed .vpptoken for this token.")
+    name = serializers.CharField(max_length=128, required=False)
+    apple_id = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    licenses_total = serializers.IntegerField(required=False)
+    licenses_used = serializers.IntegerField(required=False)
+    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+
+
+class CertificateOutputSerializer(serializers.ModelSerializer):
+    scope_tags = ScopeTagBriefSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ConfiguratorCertificate
+        fields = ["id", "name", "subject", "issuer", "not_before", "not_after", "fingerprint_sha256", "scope_tags"]
+
+
+class CertificateCreateSerializer(serializers.Serializer):
+    certificate_file = serializers.FileField(help_text="The Apple Configurator certificate (.cer, .pem or .der).")
+    name = serializers.CharField(max_length=128, required=False, allow_blank=True)
+    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)

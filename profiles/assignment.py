@@ -1,0 +1,268 @@
+"""Assigning profiles to devices at Apple: jobs of at most 1000 serials per call, per-device results, retries.
+
+THROTTLED devices wait for Apple's retry_after_seconds, FAILED ones for a growing cool-down (Apple's peers saw
+immediate retries of FAILED keep failing); both give up after MAX_ATTEMPTS. The beat task only picks devices
+whose cool-down has passed, so nothing is retried in a tight loop.
+"""
+
+import logging
+import time
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from depportal.apple import AppleError, Throttled
+from depportal.apple.client import MAX_SERIALS_PER_CALL
+from depportal.audit.services import audit_record
+from depportal.exceptions import ApplicationError
+from devices.models import Device, ProfileStatus
+from profiles.models import AssignmentJob, EnrollmentProfile, JobAction, JobState
+from tokens.models import EnrollmentProgramToken
+from tokens.services import token_client
+
+logger = logging.getLogger(__name__)
+
+SUCCESS, NOT_ACCESSIBLE, FAILED, THROTTLED = "SUCCESS", "NOT_ACCESSIBLE", "FAILED", "THROTTLED"
+MAX_ATTEMPTS = 5
+MIN_THROTTLE_WAIT_S = 60
+FAILED_COOLDOWN_S = 3600
+MAX_COOLDOWN_S = 24 * 3600
+# A job this size runs while the admin waits; larger ones go to a Celery worker.
+INLINE_LIMIT = MAX_SERIALS_PER_CALL
+# Time a job may spend per Apple call (the client retries within it).
+CALL_DEADLINE_S = 120
+
+
+def normalise_serials(serials) -> list[str]:
+    """Upper-case, trimmed, de-duplicated serial numbers in their first order; blanks dropped."""
+    return list(dict.fromkeys(s.strip().upper() for s in serials if s and s.strip()))
+
+
+def split_known(token: EnrollmentProgramToken, serials: list[str]) -> tuple[list[str], list[str]]:
+    """(serials of the token's devices, serials the token does not know), each in request order."""
+    known = set(
+        Device.objects.filter(token=token, serial_number__in=serials, deleted_here_at__isnull=True).values_list(
+            "serial_number", flat=True
+        )
+    )
+    return [s for s in serials if s in known], [s for s in serials if s not in known]
+
+
+def profile_assign_devices(*, actor, profile: EnrollmentProfile, serials: list[str]) -> AssignmentJob:
+    """Assign the profile to devices of its token at Apple; unknown serials are reported on the job."""
+    return start_assignment(
+        actor=actor, token=profile.token, profile=profile, action=JobAction.ASSIGN, serials=serials
+    )
+
+
+def profile_unassign_devices(*, actor, profile: EnrollmentProfile, serials: list[str]) -> AssignmentJob:
+    """Remove the profile from devices of its token at Apple (only devices that have not fetched it yet change)."""
+    return start_assignment(
+        actor=actor, token=profile.token, profile=profile, action=JobAction.UNASSIGN, serials=serials
+    )
+
+
+def start_assignment(
+    *,
+    actor,
+    token: EnrollmentProgramToken,
+    profile: EnrollmentProfile | None,
+    action: str,
+    serials: list[str],
+    inline: bool | None = None,
+    retry: bool = False,
+) -> AssignmentJob:
+    """Record a job for the serials and run it now (small or `inline`) or in a Celery task (large)."""
+    serials = normalise_serials(serials)
+    if not serials:
+        raise ApplicationError(
+            "Enter at least one serial number.", fields={"serial_numbers": ["Enter at least one serial number."]}
+        )
+    if action != JobAction.UNASSIGN and (profile is None or not profile.profile_uuid):
+        raise ApplicationError(
+            f"The profile {profile} is not at Apple yet (its push failed); push it again before assigning it."
+        )
+    known, unknown = split_known(token, serials)
+    with transaction.atomic():
+        job = AssignmentJob.objects.create(
+            token=token,
+            profile=profile,
+            profile_name=profile.name if profile else "",
+            action=action,
+            serials=known,
+            unknown_serials=unknown,
+            total=len(known),
+            created_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+        if not retry:
+            # A new request from an admin starts the attempt count again.
+            Device.objects.filter(token=token, serial_number__in=known).update(assignment_attempts=0)
+        if actor is not None:
+            audit_record(
+                actor=actor,
+                action=f"{action}_devices",
+                obj=profile if profile is not None else token,
+                changes={"devices": len(known), "unknown_serials": unknown[:50]},
+                scope_tags=list(token.scope_tags.all()),
+            )
+    if not known:
+        AssignmentJob.objects.filter(pk=job.pk).update(state=JobState.SUCCEEDED, finished_at=timezone.now())
+        job.refresh_from_db()
+        return job
+    if inline or (inline is None and len(known) <= INLINE_LIMIT):
+        return assignment_run(job.pk)
+    from profiles.tasks import run_assignment_job
+
+    transaction.on_commit(lambda: run_assignment_job.delay(job.pk))
+    return job
+
+
+def assignment_run(job_id: int) -> AssignmentJob:
+    """Run a queued job: one Apple call per 1000 serials, results recorded per device as they come."""
+    claimed = AssignmentJob.objects.filter(pk=job_id, state=JobState.QUEUED).update(
+        state=JobState.RUNNING, started_at=timezone.now()
+    )
+    job = AssignmentJob.objects.select_related("token", "profile").get(pk=job_id)
+    if not claimed:
+        return job  # another worker has it, or it already ran (a redelivered task)
+    serials = list(job.serials)
+    try:
+        client = token_client(job.token)
+    except ApplicationError as error:
+        return _finish(job, serials, error=error.message)
+    with client:
+        for start in range(0, len(serials), MAX_SERIALS_PER_CALL):
+            chunk = serials[start : start + MAX_SERIALS_PER_CALL]
+            client.deadline = time.monotonic() + CALL_DEADLINE_S
+            try:
+                results, retry_after = _call_apple(client, job, chunk)
+            except AppleError as error:
+                logger.warning("Profile %s of job %s failed at Apple: %s", job.action, job.pk, error)
+                rest = serials[start:]
+                retry_after = error.retry_after if isinstance(error, Throttled) else None
+                status = THROTTLED if isinstance(error, Throttled) else FAILED
+                _record(job, {serial: status for serial in rest}, retry_after)
+                return _finish(job, [], error=str(error))
+            _record(job, results, retry_after)
+    return _finish(job, [])
+
+
+def assignment_retry_due(*, now: datetime | None = None) -> list[AssignmentJob]:
+    """Retry the THROTTLED and FAILED devices whose cool-down has passed (the beat task calls this)."""
+    now = now or timezone.now()
+    jobs = []
+    due = Device.objects.filter(assignment_retry_at__lte=now, deleted_here_at__isnull=True)
+    groups = due.values_list("token_id", "assignment_action", "assigned_profile_id").distinct()
+    for token_id, action, profile_id in list(groups):
+        with transaction.atomic():
+            devices = list(
+                due.select_for_update(skip_locked=True)
+                .filter(token_id=token_id, assignment_action=action, assigned_profile_id=profile_id)
+                .values_list("pk", "serial_number")
+            )
+            # Claimed by clearing the retry time, so an overlapping beat run does not send them twice.
+            Device.objects.filter(pk__in=[pk for pk, _ in devices]).update(assignment_retry_at=None)
+        if not devices:
+            continue
+        profile = EnrollmentProfile.objects.filter(pk=profile_id).first()
+        if action != JobAction.UNASSIGN and profile is None:
+            continue
+        token = EnrollmentProgramToken.objects.get(pk=token_id)
+        try:
+            jobs.append(
+                start_assignment(
+                    actor=None,
+                    token=token,
+                    profile=profile,
+                    action=action or JobAction.ASSIGN,
+                    serials=[serial for _, serial in devices],
+                    inline=True,
+                    retry=True,
+                )
+            )
+        except ApplicationError as error:
+            logger.warning("Retrying assignments of token %s failed: %s", token_id, error.message)
+    return jobs
+
+
+# Helpers
+
+
+def _call_apple(client, job: AssignmentJob, chunk: list[str]) -> tuple[dict[str, str], int | None]:
+    if job.action == JobAction.UNASSIGN:
+        uuid = job.profile.profile_uuid if job.profile else None
+        return client.remove_profile(chunk, uuid or None), None
+    result = client.assign_profile(job.profile.profile_uuid, chunk)
+    return result.devices, result.retry_after_seconds
+
+
+def _cooldown(status: str, attempts: int, retry_after: float | None) -> timedelta:
+    if status == THROTTLED:
+        return timedelta(seconds=max(MIN_THROTTLE_WAIT_S, int(retry_after or 0)))
+    return timedelta(seconds=min(MAX_COOLDOWN_S, FAILED_COOLDOWN_S * 2 ** max(0, attempts - 1)))
+
+
+def _record(job: AssignmentJob, results: dict[str, str], retry_after: float | None) -> None:
+    """Store Apple's answer on each device and on the job."""
+    now = timezone.now()
+    unassign = job.action == JobAction.UNASSIGN
+    devices = list(Device.objects.filter(token=job.token, serial_number__in=list(results)))
+    for device in devices:
+        status = results.get(device.serial_number, FAILED)
+        device.assignment_action = JobAction.UNASSIGN if unassign else JobAction.ASSIGN
+        device.assignment_result = status
+        device.assignment_result_at = now
+        device.assignment_retry_at = None
+        if status == SUCCESS:
+            device.assignment_attempts = 0
+            if unassign:
+                device.assigned_profile = None
+                device.profile_uuid = ""
+                device.profile_status = ProfileStatus.REMOVED
+            else:
+                device.assigned_profile = job.profile
+                device.profile_uuid = job.profile.profile_uuid
+                device.profile_status = ProfileStatus.ASSIGNED
+                device.profile_assign_time = now
+        elif status in (THROTTLED, FAILED):
+            device.assignment_attempts += 1
+            if not unassign:
+                device.assigned_profile = job.profile
+            if device.assignment_attempts < MAX_ATTEMPTS:
+                device.assignment_retry_at = now + _cooldown(status, device.assignment_attempts, retry_after)
+    Device.objects.bulk_update(
+        devices,
+        [
+            "assignment_action",
+            "assignment_result",
+            "assignment_result_at",
+            "assignment_retry_at",
+            "assignment_attempts",
+            "assigned_profile",
+            "profile_uuid",
+            "profile_status",
+            "profile_assign_time",
+        ],
+        batch_size=500,
+    )
+    job.results = {**job.results, **results}
+    job.processed = min(job.total, job.processed + len(results))
+    if retry_after is not None:
+        job.retry_after_seconds = max(int(retry_after), job.retry_after_seconds or 0)
+    AssignmentJob.objects.filter(pk=job.pk).update(
+        results=job.results, processed=job.processed, retry_after_seconds=job.retry_after_seconds
+    )
+
+
+def _finish(job: AssignmentJob, unsent: list[str], *, error: str = "") -> AssignmentJob:
+    if unsent:
+        _record(job, {serial: FAILED for serial in unsent}, None)
+    AssignmentJob.objects.filter(pk=job.pk).update(
+        state=JobState.FAILED if error else JobState.SUCCEEDED,
+        error=error,
+        finished_at=timezone.now(),
+        processed=job.total,
+    )
+    job.refresh_from_db()
+    return job

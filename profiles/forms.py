@@ -1,0 +1,223 @@
+from django import forms
+
+from depportal.accounts.models import ScopeTag
+from depportal.accounts.roles import CHANGE
+from depportal.accounts.scoping import scoped
+from profiles import selectors
+from profiles.models import AuthMethod, EnrollmentProfile, SyncWithComputers, UserAffinity
+from profiles.setup_screens import screens_for
+
+SHOW, HIDE = "show", "hide"
+# Which wizard page holds each field, so a rule error opens the page where it can be fixed.
+STEP_OF_FIELD = {
+    "name": 1,
+    "description": 1,
+    "department": 3,
+    "department_phone": 3,
+    "skip_setup_items": 3,
+}
+
+
+def step_of(field: str) -> int:
+    """The wizard page (1-3) of a form field."""
+    if field.startswith("screen_"):
+        return 3
+    return STEP_OF_FIELD.get(field, 2)
+
+
+class YesNoField(forms.TypedChoiceField):
+    """A Yes/No radio pair; absent (a hidden, disabled option) means No."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            choices=[("yes", "Yes"), ("no", "No")],
+            coerce=lambda value: value == "yes",
+            empty_value=False,
+            required=False,
+            widget=forms.RadioSelect,
+            **kwargs,
+        )
+
+
+class ProfileForm(forms.Form):
+    """Every setting of the create/edit wizard; the rules are checked by the service, not here."""
+
+    name = forms.CharField(
+        max_length=200,
+        required=False,
+        strip=False,
+        help_text="Shown only to admins. Dynamic groups can match it as enrollmentProfileName, exactly as written.",
+    )
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    user_affinity = forms.ChoiceField(choices=UserAffinity.choices, widget=forms.RadioSelect, label="User affinity")
+    auth_method = forms.ChoiceField(
+        choices=AuthMethod.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        label="Select where users must authenticate",
+        help_text="Company Portal supports multifactor authentication and password changes during enrollment.",
+    )
+    install_company_portal = YesNoField(label="Install Company Portal")
+    vpp_token = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="None (users need an Apple ID)",
+        label="Install Company Portal with VPP",
+        help_text="The token needs Company Portal licenses; devices are blocked when it expires or has none left.",
+    )
+    single_app_mode = YesNoField(
+        label="Run Company Portal in Single App Mode until authentication",
+        help_text="Locks the device to Company Portal until the user signs in (iOS/iPadOS 11.3.1 and later).",
+    )
+    supervised = YesNoField(label="Supervised", help_text="More management options; Activation Lock off by default.")
+    locked_enrollment = YesNoField(
+        label="Locked enrollment", help_text="Users cannot remove the management profile. Requires Supervised."
+    )
+    sync_with_computers = forms.ChoiceField(choices=SyncWithComputers.choices, label="Sync with computers")
+    configurator_certificates = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple, label="Apple Configurator certificates"
+    )
+    await_final_configuration = YesNoField(
+        label="Await final configuration",
+        help_text="Holds users at the end of Setup Assistant until critical configuration is installed.",
+    )
+    apply_device_name_template = YesNoField(label="Apply device name template")
+    device_name_template = forms.CharField(
+        required=False,
+        label="Device name template",
+        help_text="Use {{SERIAL}} and {{DEVICETYPE}}; at most 63 characters once expanded.",
+    )
+    department = forms.CharField(
+        required=False,
+        label="Department name",
+        help_text="Shown when users tap About Configuration during activation.",
+    )
+    department_phone = forms.CharField(
+        required=False, label="Department phone", help_text="Shown when users tap Need Help during activation."
+    )
+
+    def __init__(self, *args, user, platform: str = "ios", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["vpp_token"].queryset = selectors.vpp_token_list(user=user)
+        self.fields["configurator_certificates"].queryset = selectors.certificate_list(user=user)
+        self.screens = screens_for(platform)
+        for screen in self.screens:
+            self.fields[f"screen_{screen.key}"] = forms.ChoiceField(
+                choices=[(SHOW, "Show"), (HIDE, "Hide")],
+                initial=SHOW,
+                required=False,
+                widget=forms.RadioSelect,
+                label=screen.label,
+                help_text=screen.shows,
+            )
+
+    @classmethod
+    def initial_from(cls, values: dict) -> dict:
+        """Form initial data from a values dict (see profiles.services.profile_values)."""
+        initial = {key: value for key, value in values.items() if key != "skip_setup_items"}
+        for key in ("install_company_portal", "single_app_mode", "supervised", "locked_enrollment"):
+            initial[key] = "yes" if values[key] else "no"
+        for key in ("await_final_configuration", "apply_device_name_template"):
+            initial[key] = "yes" if values[key] else "no"
+        for key in values.get("skip_setup_items") or []:
+            initial[f"screen_{key}"] = HIDE
+        return initial
+
+    def screen_fields(self):
+        return [self[f"screen_{screen.key}"] for screen in self.screens]
+
+    def to_values(self) -> dict:
+        """The settings as the services take them (call after is_valid)."""
+        data = self.cleaned_data
+        values = {
+            name: data.get(name)
+            for name in (
+                "name",
+                "description",
+                "user_affinity",
+                "auth_method",
+                "install_company_portal",
+                "vpp_token",
+                "single_app_mode",
+                "supervised",
+                "locked_enrollment",
+                "sync_with_computers",
+                "await_final_configuration",
+                "apply_device_name_template",
+                "device_name_template",
+                "department",
+                "department_phone",
+            )
+        }
+        # Without user affinity the authentication question is not asked; Setup Assistant is what happens.
+        values["auth_method"] = values["auth_method"] or AuthMethod.SETUP_ASSISTANT
+        values["configurator_certificates"] = list(data.get("configurator_certificates") or [])
+        values["skip_setup_items"] = [s.key for s in self.screens if data.get(f"screen_{s.key}") == HIDE]
+        return values
+
+
+class DefaultProfileForm(forms.Form):
+    profile = forms.ModelChoiceField(
+        queryset=EnrollmentProfile.objects.none(), required=False, empty_label="No default profile"
+    )
+
+    def __init__(self, *args, token, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["profile"].queryset = EnrollmentProfile.objects.filter(token=token).order_by("name")
+
+
+class AssignForm(forms.Form):
+    serial_numbers = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "placeholder": "One serial number per line (or separated by commas)"}),
+        label="Serial numbers",
+    )
+    csv_file = forms.FileField(
+        required=False,
+        label="Or upload a CSV",
+        help_text="Serial numbers in the first column, no header (the Apple Serial Numbers format: serial,details).",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+
+class VppTokenUploadForm(forms.Form):
+    token_file = forms.FileField(
+        label="VPP token file",
+        help_text="The .vpptoken downloaded from Apple Business Manager (Settings > Apps and Books).",
+        widget=forms.ClearableFileInput(attrs={"accept": ".vpptoken"}),
+    )
+    name = forms.CharField(max_length=128, required=False, help_text="Defaults to the organisation in the token.")
+    apple_id = forms.CharField(label="Apple ID", max_length=254, required=False)
+    licenses_total = forms.IntegerField(label="Company Portal licenses (total)", min_value=0, initial=0)
+    licenses_used = forms.IntegerField(label="Company Portal licenses (used)", min_value=0, initial=0)
+    scope_tags = forms.ModelMultipleChoiceField(
+        queryset=ScopeTag.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label="Scope (tags)"
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scope_tags"].queryset = scoped(ScopeTag.objects.all(), user, CHANGE)
+
+
+class VppTokenEditForm(VppTokenUploadForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["token_file"].required = False
+        self.fields["token_file"].help_text = "Optional: a renewed .vpptoken for this token."
+        self.fields["name"].required = True
+
+
+class CertificateUploadForm(forms.Form):
+    certificate_file = forms.FileField(
+        label="Certificate file",
+        help_text="Export it from Apple Configurator (Preferences > Organizations) as .cer, .pem or .der.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".cer,.pem,.der,.crt"}),
+    )
+    name = forms.CharField(max_length=128, required=False, help_text="Defaults to the certificate's common name.")
+    scope_tags = forms.ModelMultipleChoiceField(
+        queryset=ScopeTag.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label="Scope (tags)"
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scope_tags"].queryset = scoped(ScopeTag.objects.all(), user, CHANGE)

@@ -1,0 +1,259 @@
+"""The rules of an enrollment profile's settings: one implementation for the console, the API and services.
+
+`check_profile_settings` raises ApplicationError with messages keyed to the field they concern, and
+returns warnings (things allowed but worth telling the admin).
+"""
+
+import re
+
+from depportal.exceptions import ApplicationError
+from profiles.models import (
+    MAX_PROFILES_PER_TOKEN,
+    AuthMethod,
+    EnrollmentProfile,
+    Platform,
+    SyncWithComputers,
+    UserAffinity,
+    VppToken,
+)
+from profiles.setup_screens import screens_for
+from tokens.models import EnrollmentProgramToken
+
+MAX_NAME_LENGTH = 125  # Apple's CONFIG_NAME_INVALID limit
+MAX_DESCRIPTION_LENGTH = 1024
+MAX_DEPARTMENT_LENGTH = 125  # Apple's DEPARTMENT_INVALID limit
+MAX_PHONE_LENGTH = 50  # Apple's SUPPORT_PHONE_INVALID limit
+MAX_CONFIGURATOR_CERTIFICATES = 10  # Intune's console limit
+MAX_DEVICE_NAME_LENGTH = 63
+# The longest values the placeholders expand to: 12-character serials (older models) and "iPhone".
+LONGEST_SERIAL = 12
+LONGEST_DEVICE_TYPE = 6
+LOW_LICENSES_WARNING = 10
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z]+)\s*\}\}")
+_KNOWN_PLACEHOLDERS = {"SERIAL": LONGEST_SERIAL, "DEVICETYPE": LONGEST_DEVICE_TYPE}
+# What a device name (also its Bonjour/host name) may hold once the placeholders are expanded.
+_NAME_CHARACTERS = re.compile(r"[A-Za-z0-9 ._'-]*")
+# Digits with the usual separators, an optional leading + and an optional extension.
+_PHONE = re.compile(r"\+?[0-9][0-9 ()./-]*(\s*(x|ext\.?)\s*[0-9]+)?", re.IGNORECASE)
+
+SETTING_FIELDS = (
+    "name",
+    "description",
+    "platform",
+    "user_affinity",
+    "auth_method",
+    "install_company_portal",
+    "vpp_token",
+    "single_app_mode",
+    "supervised",
+    "locked_enrollment",
+    "sync_with_computers",
+    "configurator_certificates",
+    "await_final_configuration",
+    "apply_device_name_template",
+    "device_name_template",
+    "department",
+    "department_phone",
+    "skip_setup_items",
+)
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.fields:
+            first = next(iter(self.fields.values()))[0]
+            count = sum(len(messages) for messages in self.fields.values())
+            summary = first if count == 1 else f"{first} (and {count - 1} more problem{'s' if count > 2 else ''})"
+            raise ApplicationError(summary, fields=self.fields)
+
+
+def expand_device_name(template: str, *, serial: str, device_type: str) -> str:
+    """The device name a template gives (placeholders are case-insensitive)."""
+    values = {"SERIAL": serial, "DEVICETYPE": device_type}
+    return _PLACEHOLDER.sub(lambda match: values.get(match.group(1).upper(), match.group(0)), template)
+
+
+def device_name_template_problems(template: str) -> list[str]:
+    """Why a device name template cannot be used (empty list when it can)."""
+    template = template or ""
+    if not template.strip():
+        return ["Enter a device name template, e.g. {{DEVICETYPE}}-{{SERIAL}}."]
+    problems = []
+    unknown = sorted(
+        {m.group(1) for m in _PLACEHOLDER.finditer(template) if m.group(1).upper() not in _KNOWN_PLACEHOLDERS}
+    )
+    if unknown:
+        problems.append(
+            f"Unknown placeholder {', '.join('{{' + name + '}}' for name in unknown)}: "
+            "use {{SERIAL}} and {{DEVICETYPE}} only."
+        )
+    literal = _PLACEHOLDER.sub("", template)
+    if "{" in literal or "}" in literal:
+        problems.append("Write placeholders as {{SERIAL}} or {{DEVICETYPE}}, with two braces on each side.")
+    bad = sorted(set(_NAME_CHARACTERS.sub("", literal.replace("{", "").replace("}", ""))))
+    if bad:
+        problems.append(
+            f"A device name cannot contain {' '.join(repr(char) for char in bad)}. "
+            "Use letters, digits, spaces and . _ ' -"
+        )
+    longest = len(literal) + sum(
+        _KNOWN_PLACEHOLDERS.get(m.group(1).upper(), 0) for m in _PLACEHOLDER.finditer(template)
+    )
+    if longest > MAX_DEVICE_NAME_LENGTH:
+        problems.append(
+            f"Expanded with the longest serial number and device type the name has {longest} characters; "
+            f"a device name allows {MAX_DEVICE_NAME_LENGTH}."
+        )
+    return problems
+
+
+def department_phone_problem(phone: str) -> str | None:
+    """Why Apple would refuse this support phone number (None when it is fine)."""
+    if not phone:
+        return None
+    if len(phone) > MAX_PHONE_LENGTH:
+        return f"Use at most {MAX_PHONE_LENGTH} characters (Apple's limit)."
+    if not _PHONE.fullmatch(phone) or sum(char.isdigit() for char in phone) < 3:
+        return "Enter a phone number: digits, spaces, + ( ) . - and an optional extension (x123)."
+    return None
+
+
+def vpp_token_problem(vpp_token: VppToken) -> str | None:
+    """Why a VPP token cannot install Company Portal now (None when it can)."""
+    if not vpp_token.s_token_encrypted:
+        return f"The VPP token {vpp_token} has no uploaded token file; upload its .vpptoken first."
+    if vpp_token.is_expired:
+        return f"The VPP token {vpp_token} expired on {vpp_token.expires_at:%Y-%m-%d}; renew it at Apple first."
+    if vpp_token.licenses_left <= 0:
+        return (
+            f"The VPP token {vpp_token} has no Company Portal licenses left: devices would be blocked. "
+            "Buy more licenses or choose another token."
+        )
+    return None
+
+
+def check_profile_settings(
+    values: dict, *, token: EnrollmentProgramToken, profile: EnrollmentProfile | None = None
+) -> list[str]:
+    """Check a profile's complete settings; raise ApplicationError keyed to fields, or return warnings."""
+    errors = _Errors()
+    warnings: list[str] = []
+    name = values.get("name") or ""
+    if not name.strip():
+        errors.add("name", "A profile needs a name.")
+    elif len(name) > MAX_NAME_LENGTH:
+        errors.add("name", f"Use at most {MAX_NAME_LENGTH} characters (Apple's limit).")
+    else:
+        others = EnrollmentProfile.objects.filter(token=token, name=name)
+        if profile is not None:
+            others = others.exclude(pk=profile.pk)
+        if others.exists():
+            errors.add("name", f"The token already has a profile named {name!r}; profile names are unique per token.")
+    if len(values.get("description") or "") > MAX_DESCRIPTION_LENGTH:
+        errors.add("description", f"Use at most {MAX_DESCRIPTION_LENGTH} characters.")
+    platform = values.get("platform")
+    if platform not in Platform.values:
+        errors.add("platform", "Choose a platform.")
+    elif platform != Platform.IOS:
+        errors.add("platform", "Only iOS/iPadOS profiles can be created so far.")
+    if profile is not None and platform != profile.platform:
+        errors.add("platform", "The platform of a profile cannot change; create a new profile instead.")
+
+    _check_choice(errors, values, "user_affinity", UserAffinity)
+    _check_choice(errors, values, "auth_method", AuthMethod)
+    _check_choice(errors, values, "sync_with_computers", SyncWithComputers)
+    with_user = values.get("user_affinity") == UserAffinity.WITH_USER
+    portal_auth = values.get("auth_method") == AuthMethod.COMPANY_PORTAL
+    if not with_user:
+        if portal_auth:
+            errors.add("auth_method", "Authenticating with Company Portal requires Enroll with User Affinity.")
+        if values.get("install_company_portal"):
+            errors.add("install_company_portal", "Installing Company Portal requires Enroll with User Affinity.")
+        if values.get("single_app_mode"):
+            errors.add("single_app_mode", "Single app mode requires Enroll with User Affinity.")
+
+    vpp_token = values.get("vpp_token")
+    if values.get("single_app_mode"):
+        if not portal_auth:
+            errors.add("single_app_mode", "Single app mode requires users to authenticate with Company Portal.")
+        if vpp_token is None:
+            errors.add("single_app_mode", "Single app mode requires a VPP token to install Company Portal.")
+    if vpp_token is not None:
+        if not with_user or not (portal_auth or values.get("install_company_portal")):
+            errors.add(
+                "vpp_token",
+                "A VPP token installs Company Portal: use it with user affinity and Company Portal "
+                "authentication, or with Install Company Portal.",
+            )
+        problem = vpp_token_problem(vpp_token)
+        if problem:
+            errors.add("vpp_token", problem)
+        elif vpp_token.licenses_left < LOW_LICENSES_WARNING:
+            warnings.append(
+                f"The VPP token {vpp_token} has only {vpp_token.licenses_left} Company Portal license"
+                f"{'s' if vpp_token.licenses_left != 1 else ''} left; devices are blocked when none remain."
+            )
+
+    if values.get("locked_enrollment") and not values.get("supervised"):
+        errors.add("locked_enrollment", "Locked enrollment requires supervised devices: set Supervised to Yes.")
+
+    certificates = list(values.get("configurator_certificates") or [])
+    by_certificate = values.get("sync_with_computers") == SyncWithComputers.CERTIFICATE
+    if by_certificate and not certificates:
+        errors.add(
+            "configurator_certificates", "Allow Apple Configurator by certificate needs at least one certificate."
+        )
+    if certificates and not by_certificate:
+        errors.add(
+            "configurator_certificates",
+            "Apple Configurator certificates are only used with Allow Apple Configurator by certificate.",
+        )
+    if len(certificates) > MAX_CONFIGURATOR_CERTIFICATES:
+        errors.add("configurator_certificates", f"Choose at most {MAX_CONFIGURATOR_CERTIFICATES} certificates.")
+    for certificate in certificates:
+        if certificate.is_expired:
+            warnings.append(f"The Apple Configurator certificate {certificate} has expired.")
+
+    if values.get("apply_device_name_template"):
+        for problem in device_name_template_problems(values.get("device_name_template") or ""):
+            errors.add("device_name_template", problem)
+    elif values.get("device_name_template"):
+        errors.add("device_name_template", "Set Apply device name template to Yes to use a template.")
+
+    if len(values.get("department") or "") > MAX_DEPARTMENT_LENGTH:
+        errors.add("department", f"Use at most {MAX_DEPARTMENT_LENGTH} characters (Apple's limit).")
+    phone_problem = department_phone_problem(values.get("department_phone") or "")
+    if phone_problem:
+        errors.add("department_phone", phone_problem)
+
+    known = {screen.key for screen in screens_for(platform or "")}
+    skip = values.get("skip_setup_items") or []
+    if not isinstance(skip, list) or not all(isinstance(key, str) for key in skip):
+        errors.add("skip_setup_items", "Give the Setup Assistant screens to hide as a list of Apple skip keys.")
+    else:
+        unknown = sorted(set(skip) - known)
+        if unknown:
+            errors.add("skip_setup_items", f"Unknown Setup Assistant screens: {', '.join(unknown)}.")
+    errors.raise_if_any()
+    return warnings
+
+
+def check_profile_limit(token: EnrollmentProgramToken) -> None:
+    """Refuse the 101st profile of a token."""
+    if EnrollmentProfile.objects.filter(token=token).count() >= MAX_PROFILES_PER_TOKEN:
+        raise ApplicationError(
+            f"The token {token} already has {MAX_PROFILES_PER_TOKEN} enrollment profiles, Apple's limit per token. "
+            "Delete a profile you no longer use before creating another."
+        )
+
+
+def _check_choice(errors: _Errors, values: dict, field: str, choices) -> None:
+    if values.get(field) not in choices.values:
+        errors.add(field, f"Choose one of: {', '.join(label for _, label in choices.choices)}.")

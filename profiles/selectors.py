@@ -1,0 +1,71 @@
+from django.db.models import Count, Q, QuerySet
+
+from depportal.accounts.roles import VIEW
+from depportal.accounts.scoping import get_scoped, scoped
+from devices.models import Device
+from profiles.models import AssignmentJob, ConfiguratorCertificate, EnrollmentProfile, VppToken
+
+
+def profile_list(*, user, token=None, search: str = "") -> QuerySet[EnrollmentProfile]:
+    """Profiles the user may see (of one token when given), with how many devices have each."""
+    queryset = scoped(EnrollmentProfile.objects.select_related("token", "vpp_token"), user)
+    if token is not None:
+        queryset = queryset.filter(token=token)
+    if search:
+        queryset = queryset.filter(Q(name__icontains=search) | Q(description__icontains=search))
+    return queryset.annotate(devices_assigned=Count("devices", distinct=True)).order_by("name", "pk")
+
+
+def profile_get(*, user, pk: int, action: str = VIEW) -> EnrollmentProfile:
+    """One profile: 404 outside the user's scope, 403 when they may see but not `action` it."""
+    return get_scoped(
+        EnrollmentProfile.objects.select_related("token", "vpp_token").annotate(
+            devices_assigned=Count("devices", distinct=True)
+        ),
+        user,
+        action,
+        pk=pk,
+    )
+
+
+def token_devices(*, token, search: str = "") -> QuerySet[Device]:
+    """The token's devices for the assignment page (caller checked the token's scope)."""
+    queryset = Device.objects.filter(token=token, deleted_here_at__isnull=True).select_related("assigned_profile")
+    if search:
+        queryset = queryset.filter(
+            Q(serial_number__icontains=search) | Q(model__icontains=search) | Q(description__icontains=search)
+        )
+    return queryset.order_by("serial_number")
+
+
+def job_list(*, user, profile=None) -> QuerySet[AssignmentJob]:
+    """Assignment jobs the user may see, newest first."""
+    queryset = scoped(AssignmentJob.objects.select_related("token", "profile"), user)
+    if profile is not None:
+        queryset = queryset.filter(profile=profile)
+    return queryset.order_by("-created_at", "-pk")
+
+
+def job_get(*, user, pk: int) -> AssignmentJob:
+    """One assignment job within the user's scope."""
+    return get_scoped(AssignmentJob.objects.select_related("token", "profile"), user, VIEW, pk=pk)
+
+
+def vpp_token_list(*, user) -> QuerySet[VppToken]:
+    """VPP tokens within the user's scope tags."""
+    return scoped(VppToken.objects.prefetch_related("scope_tags"), user)
+
+
+def vpp_token_get(*, user, pk: int, action: str = VIEW) -> VppToken:
+    """One VPP token within the user's scope."""
+    return get_scoped(VppToken.objects.prefetch_related("scope_tags"), user, action, pk=pk)
+
+
+def certificate_list(*, user) -> QuerySet[ConfiguratorCertificate]:
+    """Apple Configurator certificates within the user's scope tags."""
+    return scoped(ConfiguratorCertificate.objects.prefetch_related("scope_tags"), user)
+
+
+def certificate_get(*, user, pk: int, action: str = VIEW) -> ConfiguratorCertificate:
+    """One Configurator certificate within the user's scope."""
+    return get_scoped(ConfiguratorCertificate.objects.prefetch_related("scope_tags"), user, action, pk=pk)
