@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "template_partials",
     "depportal.accounts",
     "depportal.audit",
+    "depportal.alerts",
     "tokens",
     "profiles",
     "devices",
@@ -181,6 +182,7 @@ else:
         "data_folder_in": str(_queue_dir / "queue"),
         "data_folder_out": str(_queue_dir / "queue"),
         "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True  # jobs keep their own rows; no result backend
@@ -191,7 +193,28 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Each token has its own slot in the day; this only looks for slots that have come (rule 2).
+    "sync-schedule-due": {"task": "syncjobs.tasks.syncjob_schedule_due_task", "schedule": 300.0},
+    # Times out jobs past their deadline and resumes those whose worker died (rule 4).
+    "sync-reap": {"task": "syncjobs.tasks.syncjob_reap_task", "schedule": 60.0},
+}
+# Profile assignments Apple answered THROTTLED or FAILED are retried once their cool-down has passed.
+CELERY_BEAT_SCHEDULE["profiles-retry-assignments"] = {"task": "profiles.retry_due_assignments", "schedule": 300.0}
+# Alert emails and webhooks. Hourly is safe: each alert goes out once per level however often this runs.
+CELERY_BEAT_SCHEDULE["alerts-notify"] = {"task": "depportal.alerts.tasks.alerts_notify_task", "schedule": 3600.0}
+
+# Alert email (Tenant administration > Notifications picks the recipients). The console backend prints them.
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "DEP Portal <depportal@localhost>")
+# The console's public address (e.g. https://dep.example.com), for links in alert emails and webhooks.
+DEPPORTAL_PUBLIC_URL = env("DEPPORTAL_PUBLIC_URL", "")
 
 # Apple's DEP web service (the embedded run points this at depsim).
 APPLE_DEP_BASE_URL = env("APPLE_DEP_BASE_URL", "https://mdmenrollment.apple.com")
@@ -202,8 +225,18 @@ APPLE_DEP_MAX_RETRIES = env_int("APPLE_DEP_MAX_RETRIES", 5)
 APPLE_DEP_MAX_RETRY_WAIT_S = env_int("APPLE_DEP_MAX_RETRY_WAIT_S", 300)
 APPLE_DEP_RATE_PER_TOKEN = env_int("APPLE_DEP_RATE_PER_TOKEN", 10)
 APPLE_DEP_RATE_GLOBAL = env_int("APPLE_DEP_RATE_GLOBAL", 100)
+# How long the key pair of an add-token wizard stays usable (the wizard shows the deadline).
+DEP_TOKEN_WIZARD_TTL_S = env_int("DEP_TOKEN_WIZARD_TTL_S", 3600)
+# Sync rules (DESIGN.md, sync rules 1-4): seconds between full, automatic delta and manual syncs, and the
+# time one sync may take.
+DEP_FULL_SYNC_MIN_INTERVAL_S = env_int("DEP_FULL_SYNC_MIN_INTERVAL_S", 7 * 86400)
+DEP_DELTA_SYNC_INTERVAL_S = env_int("DEP_DELTA_SYNC_INTERVAL_S", 86400)
+DEP_MANUAL_SYNC_MIN_INTERVAL_S = env_int("DEP_MANUAL_SYNC_MIN_INTERVAL_S", 900)
+DEP_SYNC_DEADLINE_S = env_int("DEP_SYNC_DEADLINE_S", 900)
 # Where the console's "Create a token for Apple's Device Enrollment Program" link goes.
 APPLE_BUSINESS_MANAGER_URL = env("APPLE_BUSINESS_MANAGER_URL", "https://business.apple.com/")
+# The MDM server's enrollment URL that Apple hands to devices (`url` in every enrollment profile).
+DEP_MDM_ENROLLMENT_URL = env("DEP_MDM_ENROLLMENT_URL", "https://mdm.example.invalid/enroll")
 
 LOGGING = {
     "version": 1,

@@ -1,5 +1,6 @@
 from depportal.accounts.roles import CHANGE
 from depportal.accounts.scoping import can, is_administrator
+from depportal.alerts.console import alert_summary, alerts_for_request
 
 
 def console(request):
@@ -7,4 +8,24 @@ def console(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"user_can_change": can(user, CHANGE), "user_is_admin": is_administrator(user)}
+    # One query per page (scoped tokens, few columns); Home and the token list reuse the result.
+    alerts = alert_summary(alerts_for_request(request))
+    return {
+        "nav_section": _nav_section(request),
+        "user_can_change": can(user, CHANGE),
+        "user_is_admin": is_administrator(user),
+        "console_alert_count": alerts["total"],
+        "console_alert_critical": alerts["critical"],
+    }
+
+
+def _nav_section(request) -> str:
+    """Which left-navigation entry the page belongs to: profiles and syncs live under their token."""
+    match = request.resolver_match
+    if match is None:
+        return ""
+    if match.namespace == "profiles":
+        return "vpp" if match.url_name.startswith("vpp_token") else "tokens"
+    if match.namespace == "syncjobs":
+        return "tokens"
+    return match.namespace or match.url_name or ""

@@ -10,7 +10,17 @@ from depportal.accounts.api.views import (
     ScopeTagViewSet,
     UserViewSet,
 )
+from depportal.alerts.api.views import AlertViewSet, NotificationSettingsViewSet
 from depportal.audit.api.views import AuditEventViewSet
+from profiles.api.views import (
+    AssignmentJobViewSet,
+    ConfiguratorCertificateViewSet,
+    ProfileViewSet,
+    TokenDefaultProfileViewSet,
+    VppTokenViewSet,
+)
+from syncjobs.api.views import SyncJobViewSet
+from tokens.api.views import TokenViewSet
 
 router = DefaultRouter()
 router.register("scope-tags", ScopeTagViewSet, basename="scope-tag")
@@ -19,5 +29,28 @@ router.register("users", UserViewSet, basename="user")
 router.register("role-assignments", RoleAssignmentViewSet, basename="role-assignment")
 router.register("api-tokens", ApiTokenViewSet, basename="api-token")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+# Only adds tokens/{id}/default-profile/; registered before TokenViewSet so the API root's "tokens" stays its list.
+router.register("tokens", TokenDefaultProfileViewSet, basename="token-default-profile")
+router.register("tokens", TokenViewSet, basename="token")
+router.register("profiles", ProfileViewSet, basename="profile")
+router.register("assignment-jobs", AssignmentJobViewSet, basename="assignment-job")
+router.register("vpp-tokens", VppTokenViewSet, basename="vpp-token")
+router.register("configurator-certificates", ConfiguratorCertificateViewSet, basename="configurator-certificate")
+router.register("sync-jobs", SyncJobViewSet, basename="sync-job")
+router.register("alerts", AlertViewSet, basename="alert")
 
-urlpatterns = [path("", include(router.urls))]
+# A single settings object has no list or id, which the router's routes assume, so it is routed by hand.
+notification_settings = [
+    path(
+        "notification-settings/",
+        NotificationSettingsViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="notification-settings",
+    ),
+    path(
+        "notification-settings/test/",
+        NotificationSettingsViewSet.as_view({"post": "send_test"}),
+        name="notification-settings-test",
+    ),
+]
+
+urlpatterns = [*notification_settings, path("", include(router.urls))]
