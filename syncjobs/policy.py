@@ -71,3 +71,13 @@ def sync_refusal(
                 allowed,
             )
     return None
+
+
+def first_auto_sync_slot(token_id: int, now: datetime) -> datetime:
+    """A token's fixed place in the daily sync interval (golden-ratio spacing spreads any number evenly)."""
+    interval = settings.DEP_DELTA_SYNC_INTERVAL_S
+    offset = timedelta(seconds=(token_id * 0.6180339887498949 % 1.0) * interval)
+    slot = now.replace(hour=0, minute=0, second=0, microsecond=0) + offset
+    while slot <= now:
+        slot += timedelta(seconds=interval)
+    return slot

@@ -30,7 +30,7 @@ from depportal.exceptions import ApplicationError
 from devices.services import device_apply_apple_page, device_count_assigned, device_mark_unlisted_removed
 from profiles.services import profile_assign_default_to_new_devices
 from syncjobs.models import ACTIVE_STATES, SyncJob, SyncKind, SyncState, SyncTrigger
-from syncjobs.policy import Refusal, full_sync_refusal, sync_refusal
+from syncjobs.policy import Refusal, first_auto_sync_slot, full_sync_refusal, sync_refusal
 from tokens.models import EnrollmentProgramToken, TokenState
 from tokens.services import token_client
 
@@ -375,7 +375,9 @@ def syncjob_schedule_due(*, now: datetime | None = None) -> dict:
     )
     for token in tokens.iterator():
         if token.next_auto_sync_at is None:
-            EnrollmentProgramToken.objects.filter(pk=token.pk).update(next_auto_sync_at=_first_slot(token.pk, now))
+            EnrollmentProgramToken.objects.filter(pk=token.pk).update(
+                next_auto_sync_at=first_auto_sync_slot(token.pk, now)
+            )
             continue
         try:
             syncjob_request(token=token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
@@ -388,17 +390,6 @@ def syncjob_schedule_due(*, now: datetime | None = None) -> dict:
             next_auto_sync_at=token.next_auto_sync_at + missed * interval
         )
     return {"queued": queued, "refused": refused}
-
-
-def _first_slot(token_id: int, now: datetime) -> datetime:
-    """A token's fixed place in the sync interval (golden-ratio spacing spreads any number of tokens evenly)."""
-    interval = settings.DEP_DELTA_SYNC_INTERVAL_S
-    offset = timedelta(seconds=(token_id * 0.6180339887498949 % 1.0) * interval)
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    slot = start + offset
-    while slot <= now:
-        slot += timedelta(seconds=interval)
-    return slot
 
 
 @transaction.atomic

@@ -13,6 +13,10 @@ TOKEN_ORDERINGS = {
     "-org": "-org_name",
     "created": "created_at",
     "-created": "-created_at",
+    "synced": "last_successful_sync_at",
+    "-synced": "-last_successful_sync_at",
+    "devices": "device_count",
+    "-devices": "-device_count",
 }
 
 

@@ -25,6 +25,7 @@ from depportal.apple.tokenfile import (
 )
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
+from syncjobs.policy import first_auto_sync_slot
 from tokens.models import EnrollmentProgramToken, TokenState
 
 # Activation and renewal happen while an admin waits: give Apple a short, bounded time.
@@ -110,6 +111,7 @@ def token_activate(
         token.state = TokenState.ACTIVE
         token.pending_expires_at = None
         token.activated_at = now
+        token.next_auto_sync_at = first_auto_sync_slot(token.pk, now)
         _save_unique(token)
         token.scope_tags.set(tags)
         _audit(
