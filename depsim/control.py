@@ -125,8 +125,9 @@ class DepSimControl:
         probability: float | None = None,
         malformed: bool = False,
         method: str | None = None,
+        after: int = 0,
     ) -> None:
-        """Script an answer for an Apple path (or "*"); see the contract for the options."""
+        """Script an answer for an Apple path (or "*"); `after` lets that many matching requests through first."""
         self._call(
             "add_fault",
             endpoint=endpoint,
@@ -138,6 +139,7 @@ class DepSimControl:
             probability=probability,
             malformed=malformed,
             method=method,
+            after=after,
         )
 
     def clear_faults(self) -> None:

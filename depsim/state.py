@@ -209,6 +209,8 @@ class Fault:
     probability: float | None = None
     malformed: bool = False
     method: str | None = None
+    # Let this many matching requests through first: a fault in the middle of a paged walk.
+    after: int = 0
 
     def matches(self, path: str, method: str) -> bool:
         """True when this fault applies to that request."""
@@ -663,6 +665,9 @@ class Simulator:
         """The first scripted fault that fires for this request, consuming one use of it."""
         for fault in self.faults:
             if not fault.matches(path, method):
+                continue
+            if fault.after > 0:
+                fault.after -= 1
                 continue
             if fault.probability is not None and self.fault_rng.random() >= fault.probability:
                 continue

@@ -7,6 +7,7 @@ conditional update and kept alive by a heartbeat, so a redelivered task never ru
 
 import logging
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -325,7 +326,9 @@ def _finish_apple_error(run: _Run, error: AppleError) -> None:
     message = error.message
     if isinstance(error, (AccessDenied, AuthenticationFailed)):
         message = f"{error.message} Renew the token if it was replaced at Apple."
-    _finish_failed(run, SyncState.FAILED, error.code or type(error).__name__, message, token_state=state)
+    # Apple's own code when it sent one; otherwise the kind of failure, in the same UPPER_SNAKE style.
+    code = error.code or re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).upper()
+    _finish_failed(run, SyncState.FAILED, code, message, token_state=state)
 
 
 def _finish_failed(run: _Run, state: str, code: str, message: str, *, token_state: str = TokenState.ERROR) -> None:
