@@ -9,6 +9,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from depportal.env import env, env_bool, env_int, env_list
+from depportal.ops.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime files of the embedded run (SQLite, broker queue, cache, dev keys); ignored by git.
@@ -54,9 +55,12 @@ INSTALLED_APPS = [
     "profiles",
     "devices",
     "syncjobs",
+    "depportal.ops",
 ]
 
 MIDDLEWARE = [
+    # First: probes and the metrics scraper reach /healthz, /readyz, /metrics by internal address over HTTP.
+    "depportal.ops.middleware.OpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -146,6 +150,20 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# HTTPS: HSTS is on by default in production (browsers ignore it over plain HTTP). Redirecting to HTTPS and
+# trusting X-Forwarded-Proto are opt-in: both need to know how TLS is terminated in front of the portal.
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+USE_X_FORWARDED_HOST = env_bool("DJANGO_USE_X_FORWARDED_HOST", False)
+# Bearer token for GET /metrics (Prometheus); empty turns the endpoint off (404).
+DEPPORTAL_METRICS_TOKEN = env("DEPPORTAL_METRICS_TOKEN", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -192,6 +210,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers and beat log through LOGGING below (JSON in production) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     # Each token has its own slot in the day; this only looks for slots that have come (rule 2).
@@ -233,15 +253,12 @@ DEP_FULL_SYNC_MIN_INTERVAL_S = env_int("DEP_FULL_SYNC_MIN_INTERVAL_S", 7 * 86400
 DEP_DELTA_SYNC_INTERVAL_S = env_int("DEP_DELTA_SYNC_INTERVAL_S", 86400)
 DEP_MANUAL_SYNC_MIN_INTERVAL_S = env_int("DEP_MANUAL_SYNC_MIN_INTERVAL_S", 900)
 DEP_SYNC_DEADLINE_S = env_int("DEP_SYNC_DEADLINE_S", 900)
+# A running sync whose heartbeat is older than this has lost its worker; the reaper hands it to another.
+DEP_SYNC_HEARTBEAT_LEASE_S = env_int("DEP_SYNC_HEARTBEAT_LEASE_S", 120)
 # Where the console's "Create a token for Apple's Device Enrollment Program" link goes.
 APPLE_BUSINESS_MANAGER_URL = env("APPLE_BUSINESS_MANAGER_URL", "https://business.apple.com/")
 # The MDM server's enrollment URL that Apple hands to devices (`url` in every enrollment profile).
 DEP_MDM_ENROLLMENT_URL = env("DEP_MDM_ENROLLMENT_URL", "https://mdm.example.invalid/enroll")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
-}
+# One JSON object per line in production (DEPPORTAL_LOG_FORMAT=json|plain), with task, job and token ids.
+LOGGING = logging_config(env("DEPPORTAL_LOG_FORMAT", "plain" if DEBUG else "json"), env("DJANGO_LOG_LEVEL", "INFO"))

@@ -37,8 +37,6 @@ from tokens.services import token_client
 
 logger = logging.getLogger(__name__)
 
-# A running job whose heartbeat is older than this has lost its worker: another may take it over.
-HEARTBEAT_LEASE_S = 120
 HEARTBEAT_EVERY_S = 15
 # Pages fetched ahead while the current one is written: enough to hide Apple's latency, bounded memory.
 PAGES_AHEAD = 2
@@ -116,7 +114,7 @@ def syncjob_request(*, token: EnrollmentProgramToken, kind: str, trigger: str, a
 def syncjob_claim(job_id: int) -> SyncJob | None:
     """Take the job for this worker: a queued job, or a running one whose worker stopped beating."""
     now = timezone.now()
-    stale = now - timedelta(seconds=HEARTBEAT_LEASE_S)
+    stale = now - timedelta(seconds=settings.DEP_SYNC_HEARTBEAT_LEASE_S)
     claimed = (
         SyncJob.objects.filter(pk=job_id)
         .filter(Q(state=SyncState.QUEUED) | Q(state=SyncState.RUNNING, heartbeat_at__lt=stale))
@@ -360,7 +358,7 @@ def syncjob_reap() -> dict:
     )
     stalled = list(
         SyncJob.objects.filter(
-            state=SyncState.RUNNING, heartbeat_at__lt=now - timedelta(seconds=HEARTBEAT_LEASE_S)
+            state=SyncState.RUNNING, heartbeat_at__lt=now - timedelta(seconds=settings.DEP_SYNC_HEARTBEAT_LEASE_S)
         ).values_list("pk", flat=True)
     )
     for job_id in stalled:

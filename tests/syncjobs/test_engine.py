@@ -161,14 +161,21 @@ def test_reaper_times_out_a_job_whose_worker_vanished(apple, onboard, admin_user
     assert services.syncjob_active(token) is None
 
 
-def test_schedule_spreads_tokens_and_syncs_each_once_per_interval(apple, onboard, admin_user):
-    tokens = [onboard(admin_user, server_name=f"MDM {i}") for i in range(5)]
-    now = timezone.now()
-    services.syncjob_schedule_due(now=now)
+def test_beat_gives_fifty_tokens_one_delta_sync_a_day_spread_out(apple, onboard, admin_user):
+    tokens = [onboard(admin_user, server_name=f"MDM {i}") for i in range(50)]
+    start = timezone.now()
     slots = sorted(EnrollmentProgramToken.objects.values_list("next_auto_sync_at", flat=True))
-    assert all(now < slot <= now + timedelta(days=1) for slot in slots)
-    assert len({slot.replace(microsecond=0) for slot in slots}) == 5
-    later = now + timedelta(days=1, seconds=1)
-    assert services.syncjob_schedule_due(now=later)["queued"] == 5
-    assert services.syncjob_schedule_due(now=later)["queued"] == 0
-    assert SyncJob.objects.filter(trigger=SyncTrigger.SCHEDULE).count() == len(tokens)
+    assert all(start - timedelta(minutes=1) < slot <= start + timedelta(days=1) for slot in slots)
+    gaps = [(b - a).total_seconds() for a, b in zip(slots, slots[1:], strict=False)]
+    assert max(gaps) < 3 * 86400 / 50  # no crowding: golden-ratio slots stay within ~2.6x the even gap
+
+    # Three simulated days, beat every 5 minutes; a job finishes before the next beat (the worker's part).
+    moment = start
+    while moment < start + timedelta(days=3):
+        moment += timedelta(minutes=5)
+        services.syncjob_schedule_due(now=moment)
+        SyncJob.objects.filter(state=SyncState.QUEUED).update(state=SyncState.SUCCEEDED)
+    per_token = {
+        token.pk: SyncJob.objects.filter(token=token, trigger=SyncTrigger.SCHEDULE).count() for token in tokens
+    }
+    assert set(per_token.values()) == {3}
