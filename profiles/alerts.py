@@ -1,36 +1,29 @@
 """Health alerts of VPP tokens, computed from their state (never stored, so they cannot go stale)."""
 
-from dataclasses import dataclass
-
+from depportal.alerts.types import CRITICAL, WARNING, Alert
 from profiles.models import VppToken
 
-WARNING = "warning"
-CRITICAL = "critical"
 EXPIRY_WARNING_DAYS = 30
 EXPIRY_CRITICAL_DAYS = 7
 LOW_LICENSES_WARNING = 10
 
 
-@dataclass(frozen=True)
-class VppAlert:
-    """One thing an admin must act on for a VPP token."""
-
-    code: str
-    level: str
-    message: str
-    vpp_token_id: int
-    vpp_token_name: str
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "level": self.level, "message": self.message, "vpp_token": self.vpp_token_id}
 
 
-def vpp_token_alerts(vpp_token: VppToken) -> list[VppAlert]:
+def vpp_token_alerts(vpp_token: VppToken) -> list[Alert]:
     """Expired or expiring token, no or few Company Portal licenses left; most urgent first."""
 
-    def alert(code: str, level: str, message: str) -> VppAlert:
-        return VppAlert(
-            code=code, level=level, message=message, vpp_token_id=vpp_token.pk, vpp_token_name=str(vpp_token)
+    def alert(code: str, level: str, message: str) -> Alert:
+        # The expiry date or licence count is in the key: a renewal or a new shortage alerts again.
+        situation = f"{vpp_token.expires_at:%Y-%m-%d}" if "expir" in code else str(vpp_token.licenses_left)
+        return Alert(
+            code=code,
+            level=level,
+            message=message,
+            subject="vpp_token",
+            subject_id=vpp_token.pk,
+            subject_name=str(vpp_token),
+            key=f"{code}:{vpp_token.pk}:{situation}",
         )
 
     alerts = []

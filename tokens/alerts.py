@@ -1,23 +1,7 @@
 """Health alerts of tokens, computed from their state (never stored, so they cannot go stale)."""
 
-from dataclasses import dataclass
-
+from depportal.alerts.types import CRITICAL, WARNING, Alert
 from tokens.models import EXPIRY_CRITICAL_DAYS, EXPIRY_WARNING_DAYS, EnrollmentProgramToken, TokenState
-
-WARNING = "warning"
-CRITICAL = "critical"
-
-
-@dataclass(frozen=True)
-class Alert:
-    code: str
-    level: str
-    message: str
-    token_id: int
-    token_name: str
-
-    def as_dict(self) -> dict:
-        return {"code": self.code, "level": self.level, "message": self.message, "token": self.token_id}
 
 
 def token_alerts(token: EnrollmentProgramToken) -> list[Alert]:
@@ -26,7 +10,15 @@ def token_alerts(token: EnrollmentProgramToken) -> list[Alert]:
         return []
 
     def alert(code: str, level: str, message: str) -> Alert:
-        return Alert(code=code, level=level, message=message, token_id=token.pk, token_name=str(token))
+        return Alert(
+            code=code,
+            level=level,
+            message=message,
+            subject="token",
+            subject_id=token.pk,
+            subject_name=str(token),
+            key=_key(code, token),
+        )
 
     alerts = []
     days = token.days_until_expiry
@@ -66,3 +58,11 @@ def token_alerts(token: EnrollmentProgramToken) -> list[Alert]:
             )
         )
     return alerts
+
+
+def _key(code: str, token: EnrollmentProgramToken) -> str:
+    if code in ("token_expiring", "token_expired"):
+        return f"{code}:{token.pk}:{token.access_token_expiry:%Y-%m-%d}"
+    if code == "sync_failed":
+        return f"{code}:{token.pk}:{token.last_error_code or 'error'}"
+    return f"{code}:{token.pk}"

@@ -13,15 +13,14 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from depportal.alerts import selectors
 from depportal.alerts.models import SETTINGS_ROW_ID, AlertDelivery, NotificationSettings
+from depportal.alerts.types import CRITICAL, Alert
 from depportal.audit.services import audit_record
 from depportal.crypto import decrypt_text, encrypt
 from depportal.exceptions import ApplicationError
-from tokens.alerts import CRITICAL, Alert
 
 logger = logging.getLogger(__name__)
 
@@ -140,20 +139,21 @@ def _absolute(path: str) -> str:
     return f"{base}{path}" if base else path
 
 
-def _token_url(alert: Alert) -> str:
-    return _absolute(reverse("tokens:token_detail", args=[alert.token_id]))
-
-
-def alert_payload(key: str, alert: Alert) -> dict:
+def alert_payload(alert: Alert) -> dict:
     """The JSON a webhook receives for one alert. It carries a delivery id that stays the same across retries."""
     return {
         "event": "alert",
         "delivery_id": str(uuid.uuid4()),
-        "key": key,
+        "key": alert.key,
         "code": alert.code,
         "level": alert.level,
         "message": alert.message,
-        "token": {"id": alert.token_id, "name": alert.token_name, "url": _token_url(alert)},
+        "subject": {
+            "type": alert.subject,
+            "id": alert.subject_id,
+            "name": alert.subject_name,
+            "url": _absolute(alert.url),
+        },
         "created_at": timezone.now().isoformat(),
     }
 
@@ -163,7 +163,7 @@ def _alert_email(alerts: list[Alert]) -> tuple[str, str]:
     subject = f"[DEP Portal] {len(alerts)} new alert{'s' if len(alerts) != 1 else ''}"
     if critical:
         subject += f" ({critical} critical)"
-    lines = [f"{alert.level.upper()}: {alert.message}\n  {_token_url(alert)}\n" for alert in alerts]
+    lines = [f"{alert.level.upper()}: {alert.message}\n  {_absolute(alert.url)}\n" for alert in alerts]
     footer = (
         "You receive this because your address is listed in DEP Portal under Tenant administration > "
         "Notifications. Each alert is sent once per level."
@@ -189,8 +189,8 @@ def alerts_notify() -> dict:
     """
     from depportal.alerts.tasks import alert_webhook_send_task  # the task module imports this one
 
-    current = selectors.alert_list_keyed()
-    cleared, _ = AlertDelivery.objects.exclude(key__in={key for key, _ in current}).delete()
+    current = selectors.alert_list_all()
+    cleared, _ = AlertDelivery.objects.exclude(key__in={alert.key for alert in current}).delete()
     counts = {"alerts": len(current), "cleared": cleared, "sent": 0, "emailed": 0, "webhooks_queued": 0}
     config = selectors.notification_settings_get()
     email_on = config.email_enabled and bool(config.recipient_list)
@@ -198,27 +198,27 @@ def alerts_notify() -> dict:
     if not (email_on or webhook_on):
         return counts
 
-    sent = set(AlertDelivery.objects.filter(key__in={key for key, _ in current}).values_list("key", "level"))
+    sent = set(AlertDelivery.objects.filter(key__in={alert.key for alert in current}).values_list("key", "level"))
     claims = []
-    for key, alert in current:
-        if (key, alert.level) not in sent and (delivery := _claim(key, alert.level)) is not None:
-            claims.append((delivery, key, alert))
+    for alert in current:
+        if (alert.key, alert.level) not in sent and (delivery := _claim(alert.key, alert.level)) is not None:
+            claims.append((delivery, alert))
     if not claims:
         return counts
 
     if webhook_on:
-        for _, key, alert in claims:
-            alert_webhook_send_task.delay(alert_payload(key, alert))
+        for _, alert in claims:
+            alert_webhook_send_task.delay(alert_payload(alert))
         counts["webhooks_queued"] = len(claims)
     if email_on:
-        subject, body = _alert_email([alert for _, _, alert in claims])
+        subject, body = _alert_email([alert for _, alert in claims])
         try:
             send_mail(subject, body, None, config.recipient_list)
         except Exception:
             logger.exception("Sending the alert email to %d recipients failed", len(config.recipient_list))
             if not webhook_on:
                 # Nothing went out: forget the claims so the next run tries again.
-                AlertDelivery.objects.filter(pk__in=[delivery.pk for delivery, _, _ in claims]).delete()
+                AlertDelivery.objects.filter(pk__in=[delivery.pk for delivery, _ in claims]).delete()
                 raise
         else:
             counts["emailed"] = len(claims)

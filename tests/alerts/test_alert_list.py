@@ -4,14 +4,14 @@ import pytest
 
 from depportal.accounts.models import Role
 from depportal.alerts.selectors import alert_list
-from tokens.alerts import CRITICAL, WARNING
+from depportal.alerts.types import CRITICAL, WARNING
 from tokens.models import EnrollmentProgramToken, TokenState
 
 pytestmark = pytest.mark.django_db
 
 
 def _codes(alerts):
-    return [(alert.code, alert.level, alert.token_name) for alert in alerts]
+    return [(alert.code, alert.level, alert.subject_name) for alert in alerts]
 
 
 def test_expiry_levels_and_states(onboard, admin_user, expire_in):
@@ -35,7 +35,7 @@ def test_expiry_levels_and_states(onboard, admin_user, expire_in):
         ("sync_failed", WARNING, "Broken"),
         ("token_expiring", WARNING, "Soon"),
     ]
-    assert fine.pk not in {alert.token_id for alert in alerts}
+    assert fine.pk not in {alert.subject_id for alert in alerts}
     assert "expires in 29 days" in alerts[-1].message and "Apple said no" in alerts[3].message
 
 
@@ -54,7 +54,7 @@ def test_scope_a_user_never_sees_alerts_of_other_tags(
     reader = make_user("reader", Role.READ_ONLY, [tag_a])
     nobody = make_user("nobody")
 
-    assert [alert.token_name for alert in alert_list(user=reader)] == ["Alpha"]
+    assert [alert.subject_name for alert in alert_list(user=reader)] == ["Alpha"]
     assert alert_list(user=nobody) == []
 
     body = api_client_for(reader).get("/api/v1/alerts/").json()
@@ -64,8 +64,10 @@ def test_scope_a_user_never_sees_alerts_of_other_tags(
             "code": "token_expiring",
             "level": "critical",
             "message": alert_list(user=reader)[0].message,
-            "token": alpha.pk,
-            "token_name": "Alpha",
+            "subject": "token",
+            "subject_id": alpha.pk,
+            "subject_name": "Alpha",
+            "url": f"/tokens/{alpha.pk}/",
         }
     ]
     assert api_client_for(admin_user).get("/api/v1/alerts/").json()["count"] == 2
@@ -100,3 +102,30 @@ def test_home_token_list_and_top_bar_show_alerts(onboard, admin_user, expire_in,
     assert f'href="/tokens/{soon.pk}/">Soon</a> <span class="badge badge-warn">Expiring</span>' in summary
     # The summary comes before the table.
     assert tokens_page.index('id="alert-summary"') < tokens_page.index('id="tokens"')
+
+
+def test_vpp_token_alerts_join_the_alert_list_within_scope(admin_user, make_user, tag_a, tag_b, api_client_for):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from profiles.models import VppToken
+
+    low = VppToken.objects.create(
+        name="School VPP", expires_at=timezone.now() + timedelta(days=200), cp_licenses_total=100, cp_licenses_used=95
+    )
+    low.scope_tags.set([tag_a])
+    other = VppToken.objects.create(
+        name="Other VPP", expires_at=timezone.now() + timedelta(days=3), cp_licenses_total=100
+    )
+    other.scope_tags.set([tag_b])
+    reader = make_user("reader", Role.READ_ONLY, [tag_a])
+
+    alerts = alert_list(user=reader)
+    assert [(a.code, a.subject, a.subject_name) for a in alerts] == [("vpp_licenses_low", "vpp_token", "School VPP")]
+    assert alerts[0].url == f"/vpp-tokens/{low.pk}/" and "only 5 Company Portal licenses" in alerts[0].message
+    body = api_client_for(admin_user).get("/api/v1/alerts/").json()
+    assert {(row["code"], row["level"]) for row in body["results"]} == {
+        ("vpp_licenses_low", "warning"),
+        ("vpp_token_expiring", "critical"),
+    }

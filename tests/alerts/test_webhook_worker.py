@@ -30,16 +30,18 @@ def test_notify_queues_one_signed_webhook_per_new_alert(onboard, admin_user, exp
 
     assert alerts_notify()["webhooks_queued"] == 2
     wait_for(lambda: len(receiver.deliveries) >= 2)
-    bodies = sorted((delivery.json for delivery in receiver.deliveries), key=lambda body: body["token"]["name"])
-    assert [(body["code"], body["level"], body["token"]["id"]) for body in bodies] == [
+    bodies = sorted((delivery.json for delivery in receiver.deliveries), key=lambda body: body["subject"]["name"])
+    assert [(body["code"], body["level"], body["subject"]["id"]) for body in bodies] == [
         ("token_expired", "critical", gone.pk),
         ("token_expiring", "warning", soon.pk),
     ]
     assert bodies[1]["key"] == f"token_expiring:{soon.pk}:{soon.access_token_expiry:%Y-%m-%d}"
-    assert bodies[1]["token"]["url"] == f"/tokens/{soon.pk}/"
+    assert bodies[1]["subject"]["url"] == f"/tokens/{soon.pk}/"
     assert all(delivery.signed_with(SECRET) for delivery in receiver.deliveries)
 
     expire_in(soon, 3)
     assert alerts_notify()["webhooks_queued"] == 1
     wait_for(lambda: len(receiver.deliveries) >= 3)
-    assert receiver.deliveries[2].json["level"] == "critical" and receiver.deliveries[2].json["token"]["id"] == soon.pk
+    assert (
+        receiver.deliveries[2].json["level"] == "critical" and receiver.deliveries[2].json["subject"]["id"] == soon.pk
+    )

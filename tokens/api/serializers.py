@@ -16,7 +16,10 @@ class TokenAlertSerializer(serializers.Serializer):
     code = serializers.CharField()
     level = serializers.ChoiceField(choices=["warning", "critical"])
     message = serializers.CharField()
-    token = serializers.IntegerField()
+    subject = serializers.CharField()
+    subject_id = serializers.IntegerField()
+    subject_name = serializers.CharField()
+    url = serializers.CharField()
 
 
 class TokenOutputSerializer(serializers.ModelSerializer):

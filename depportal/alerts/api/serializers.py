@@ -2,13 +2,15 @@ from rest_framework import serializers
 
 
 class AlertOutputSerializer(serializers.Serializer):
-    """One current alert; `token` is the id of the token it is about."""
+    """One current alert and what it is about (an enrollment program token or a VPP token)."""
 
     code = serializers.CharField()
     level = serializers.ChoiceField(choices=["critical", "warning"])
     message = serializers.CharField()
-    token = serializers.IntegerField(source="token_id")
-    token_name = serializers.CharField()
+    subject = serializers.ChoiceField(choices=["token", "vpp_token"])
+    subject_id = serializers.IntegerField()
+    subject_name = serializers.CharField()
+    url = serializers.CharField(help_text="The console page of the subject.")
 
 
 class NotificationSettingsOutputSerializer(serializers.Serializer):
