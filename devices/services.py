@@ -3,14 +3,21 @@
 import csv
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from devices.models import Device
+from depportal.audit.services import audit_record
+from depportal.exceptions import ApplicationError, Conflict
+from devices.columns import clean_columns, csv_header, csv_row
+from devices.csv_import import ALREADY, DUPLICATE, MATCHED, OUTCOME_LABELS, UNKNOWN, parse_serials
+from devices.models import Device, DeviceImport, DeviceListColumns
+from tokens.models import EnrollmentProgramToken
 
 # Apple's record keys stored in columns, with the column length (zentral truncates to 256 too).
 _TEXT_FIELDS = {
@@ -38,6 +45,9 @@ class PageResult:
     modified: int
     removed: int
     unchanged: int
+    # Change in the number of devices assigned here (not removed, not deleted here), kept exactly per page
+    # so the token's count never needs a count over all its devices.
+    assigned_delta: int = 0
 
 
 def _time(value) -> datetime | None:
@@ -92,20 +102,25 @@ def device_apply_apple_page(
     writes: list[tuple[str, dict]] = []
     deletions: list[str] = []
     modified = 0
+    assigned_delta = 0
     for serial, record in latest.items():
         old = stored.get(serial)
         if record.get("op_type") == "deleted" and not full:
             if old is not None and old[-3] is None:
                 deletions.append(serial)
+                assigned_delta -= old[-2] is None
             continue
         row = _row(record)
         if old is None:
             added.append(serial)
             writes.append((serial, row))
+            assigned_delta += 1
             continue
         *old_values, removed_at, deleted_here_at, seen_in = old
         if not full and (deleted_here_at is not None or _older(row["op_date"], old_values[_OP_DATE])):
             continue
+        # Written rows end up assigned here (a delta never writes a tombstoned one).
+        assigned_delta += removed_at is not None or deleted_here_at is not None
         changed = (
             removed_at is not None
             or (full and deleted_here_at is not None)
@@ -127,7 +142,9 @@ def device_apply_apple_page(
             removed_at=now, op_type="deleted", op_date=now, updated_at=now
         )
     unchanged = len(latest) - len(added) - modified - len(deletions)
-    return PageResult(added=added, modified=modified, removed=len(deletions), unchanged=unchanged)
+    return PageResult(
+        added=added, modified=modified, removed=len(deletions), unchanged=unchanged, assigned_delta=assigned_delta
+    )
 
 
 def _older(incoming: datetime | None, stored: datetime | None) -> bool:
@@ -222,3 +239,230 @@ def device_mark_unlisted_removed(*, token_id: int, full_sync_job_id: int, now: d
 
 def device_count_assigned(*, token_id: int) -> int:
     return Device.objects.filter(token_id=token_id, removed_at__isnull=True, deleted_here_at__isnull=True).count()
+
+
+# Admin actions on the device list: delete from the portal, restore, CSV import, export, bulk assignment.
+
+AUDIT_EACH_LIMIT = 200
+MAX_BULK_ASSIGN = 100_000
+EXPORT_CHUNK = 2000
+_LOOKUP_CHUNK = 5000
+_LOOKUP_FIELDS = (
+    "serial_number",
+    "assigned_profile_id",
+    "profile_uuid",
+    "assignment_result",
+    "removed_at",
+    "deleted_here_at",
+)
+
+
+def _audit_devices(actor, action: str, devices: list[tuple[int, str, int]], changes: dict | None = None) -> None:
+    """One event per device for small batches; one per token (with up to 1000 serials) for large ones."""
+    tokens = {t.pk: t for t in EnrollmentProgramToken.objects.filter(pk__in={d[2] for d in devices})}
+    tags = {pk: list(token.scope_tags.all()) for pk, token in tokens.items()}
+    if len(devices) <= AUDIT_EACH_LIMIT:
+        for pk, serial, token_id in devices:
+            audit_record(
+                actor=actor,
+                action=action,
+                object_type="device",
+                object_id=pk,
+                object_repr=serial,
+                changes={**(changes or {}), "token": tokens[token_id].name},
+                scope_tags=tags[token_id],
+            )
+        return
+    by_token: dict[int, list[str]] = {}
+    for _, serial, token_id in devices:
+        by_token.setdefault(token_id, []).append(serial)
+    for token_id, serials in by_token.items():
+        audit_record(
+            actor=actor,
+            action=f"{action}_bulk",
+            obj=tokens[token_id],
+            changes={**(changes or {}), "devices": len(serials), "serial_numbers": serials[:1000]},
+            scope_tags=tags[token_id],
+        )
+
+
+def device_delete_here(*, actor, devices: QuerySet[Device]) -> int:
+    """Tombstone devices in the portal; a delta sync leaves them deleted, the next full sync brings them back."""
+    now = timezone.now()
+    rows = list(devices.filter(deleted_here_at__isnull=True).order_by().values_list("pk", "serial_number", "token_id"))
+    with transaction.atomic():
+        for start in range(0, len(rows), _LOOKUP_CHUNK):
+            ids = [row[0] for row in rows[start : start + _LOOKUP_CHUNK]]
+            Device.objects.filter(pk__in=ids).update(deleted_here_at=now, updated_at=now)
+        if rows:
+            _audit_devices(actor, "delete_device_here", rows)
+    return len(rows)
+
+
+def device_restore(*, actor, devices: QuerySet[Device]) -> int:
+    """Remove the tombstone: the device lists again (its data is as of the last sync that applied to it)."""
+    now = timezone.now()
+    rows = list(
+        devices.filter(deleted_here_at__isnull=False).order_by().values_list("pk", "serial_number", "token_id")
+    )
+    with transaction.atomic():
+        for start in range(0, len(rows), _LOOKUP_CHUNK):
+            ids = [row[0] for row in rows[start : start + _LOOKUP_CHUNK]]
+            Device.objects.filter(pk__in=ids).update(deleted_here_at=None, updated_at=now)
+        if rows:
+            _audit_devices(actor, "restore_device", rows)
+    return len(rows)
+
+
+def device_columns_save(*, user, columns: list[str]) -> list[str]:
+    """Remember the columns the user wants in the device list (and its export)."""
+    chosen = clean_columns(columns)
+    DeviceListColumns.objects.update_or_create(user=user, defaults={"columns": chosen})
+    return chosen
+
+
+def device_import_preview(
+    *, actor, token: EnrollmentProgramToken, text: str, profile=None, filename: str = ""
+) -> DeviceImport:
+    """Check serial numbers against the token (and the profile, if assigning); store the preview, change nothing."""
+    if profile is not None and profile.token_id != token.pk:
+        raise ApplicationError("That profile belongs to another token.", fields={"profile": ["Not this token's."]})
+    rows = parse_serials(text)
+    candidates = [row for row in rows if not row.outcome]
+    if not candidates and not any(row.outcome == DUPLICATE for row in rows):
+        raise ApplicationError(
+            "No serial number found in the input.", fields={"serial_numbers": ["No serial number found in the input."]}
+        )
+    found = _lookup(token, [row.serial for row in candidates])
+    for row in candidates:
+        device = found.get(row.serial)
+        if device is None:
+            row.outcome, row.reason = UNKNOWN, "This token has no device with this serial number."
+        elif device["deleted_here_at"] is not None:
+            row.outcome, row.reason = UNKNOWN, "Deleted from the portal; restore it first."
+        elif device["removed_at"] is not None:
+            row.outcome, row.reason = UNKNOWN, "Apple no longer assigns it to this token's MDM server."
+        elif profile is not None and _on_profile(device, profile):
+            row.outcome, row.reason = ALREADY, f"Already on {profile.name}."
+        else:
+            row.outcome = MATCHED
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    return DeviceImport.objects.create(
+        token=token,
+        profile=profile,
+        filename=filename[:255],
+        rows=[[r.line, r.text, r.serial, r.outcome, r.reason] for r in rows],
+        counts=counts,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+
+
+def _lookup(token: EnrollmentProgramToken, serials: list[str]) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for start in range(0, len(serials), _LOOKUP_CHUNK):
+        chunk = serials[start : start + _LOOKUP_CHUNK]
+        for row in Device.objects.filter(token=token, serial_number__in=chunk).values(
+            "serial_number",
+            "assigned_profile_id",
+            "profile_uuid",
+            "assignment_result",
+            "removed_at",
+            "deleted_here_at",
+        ):
+            found[row["serial_number"]] = row
+    return found
+
+
+def _on_profile(device: dict, profile) -> bool:
+    if profile.profile_uuid and device["profile_uuid"] == profile.profile_uuid:
+        return True
+    return device["assigned_profile_id"] == profile.pk and device["assignment_result"] == "SUCCESS"
+
+
+def device_import_confirm(*, actor, device_import: DeviceImport):
+    """Assign the preview's matched devices to its profile (once); returns the assignment job."""
+    from profiles.services import profile_assign_devices
+
+    if device_import.profile is None:
+        raise ApplicationError("This import only looked devices up; there is nothing to apply.")
+    with transaction.atomic():
+        claimed = DeviceImport.objects.filter(pk=device_import.pk, confirmed_at__isnull=True).update(
+            confirmed_at=timezone.now()
+        )
+    if not claimed:
+        raise Conflict("This import was already confirmed.")
+    serials = [row[2] for row in device_import.rows if row[3] == MATCHED]
+    if not serials:
+        raise ApplicationError("No device of this import can be assigned.")
+    job = profile_assign_devices(actor=actor, profile=device_import.profile, serials=serials)
+    DeviceImport.objects.filter(pk=device_import.pk).update(job=job)
+    device_import.refresh_from_db()
+    return job
+
+
+def device_import_report_lines(device_import: DeviceImport) -> Iterator[str]:
+    """The import's every line with its outcome and reason, as CSV text (streamed)."""
+    buffer = _Line()
+    writer = csv.writer(buffer)
+    yield writer.writerow(["Line", "Input", "Serial number", "Outcome", "Reason"])
+    for line, text, serial, outcome, reason in device_import.rows:
+        yield writer.writerow([line, text, serial, OUTCOME_LABELS.get(outcome, outcome), reason])
+
+
+class _Line:
+    """A file-like object whose write returns the text, so csv.writer can feed a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def device_export_lines(queryset: QuerySet[Device], columns: list[str]) -> Iterator[str]:
+    """CSV lines of every matching device, read in id-ordered chunks so memory stays flat at any size."""
+    writer = csv.writer(_Line())
+    yield writer.writerow(csv_header(columns))
+    last = 0
+    while True:
+        chunk = list(queryset.filter(pk__gt=last).order_by("pk")[:EXPORT_CHUNK])
+        if not chunk:
+            return
+        yield "".join(writer.writerow(csv_row(device, columns)) for device in chunk)
+        last = chunk[-1].pk
+
+
+def device_bulk_assign(*, actor, profile, devices: QuerySet[Device]):
+    """Assign a profile to the selected devices of its token (the profiles app talks to Apple)."""
+    from profiles.services import profile_assign_devices
+
+    serials = list(
+        devices.filter(token_id=profile.token_id, deleted_here_at__isnull=True)
+        .order_by()
+        .values_list("serial_number", flat=True)[: MAX_BULK_ASSIGN + 1]
+    )
+    if len(serials) > MAX_BULK_ASSIGN:
+        raise ApplicationError(f"Assign at most {MAX_BULK_ASSIGN:,} devices at a time; narrow the filter.")
+    if not serials:
+        raise ApplicationError(f"None of the selected devices belongs to {profile.token}, the profile's token.")
+    return profile_assign_devices(actor=actor, profile=profile, serials=serials)
+
+
+def device_bulk_unassign(*, actor, devices: QuerySet[Device]) -> list:
+    """Remove the profile at Apple from the selected devices: one assignment job per token."""
+    from profiles.assignment import start_assignment
+    from profiles.models import JobAction
+
+    by_token: dict[int, list[str]] = {}
+    rows = devices.filter(deleted_here_at__isnull=True).order_by().values_list("token_id", "serial_number")
+    for token_id, serial in rows[: MAX_BULK_ASSIGN + 1]:
+        by_token.setdefault(token_id, []).append(serial)
+    if sum(len(s) for s in by_token.values()) > MAX_BULK_ASSIGN:
+        raise ApplicationError(f"Unassign at most {MAX_BULK_ASSIGN:,} devices at a time; narrow the filter.")
+    jobs = []
+    for token in EnrollmentProgramToken.objects.filter(pk__in=list(by_token)).order_by("name"):
+        jobs.append(
+            start_assignment(
+                actor=actor, token=token, profile=None, action=JobAction.UNASSIGN, serials=by_token[token.pk]
+            )
+        )
+    return jobs

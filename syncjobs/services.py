@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from depportal.apple import (
@@ -210,8 +211,11 @@ def _full(run: _Run, client, cursor: str | None) -> None:
     with transaction.atomic():
         removed = device_mark_unlisted_removed(token_id=run.token.pk, full_sync_job_id=run.job.pk, now=now)
         SyncJob.objects.filter(pk=run.job.pk).update(devices_removed=F("devices_removed") + removed)
+        # A full sync is rare and reads everything anyway: recount exactly, whatever the pages counted.
         EnrollmentProgramToken.objects.filter(pk=run.token.pk).update(
-            sync_cursor_is_fetch=False, last_full_sync_at=run.job.started_at
+            sync_cursor_is_fetch=False,
+            last_full_sync_at=run.job.started_at,
+            device_count=device_count_assigned(token_id=run.token.pk),
         )
 
 
@@ -280,7 +284,9 @@ def _apply(run: _Run, page, *, full: bool) -> None:
             token_id=run.token.pk, records=page.devices, now=now, full_sync_job_id=run.job.pk if full else None
         )
         EnrollmentProgramToken.objects.filter(pk=run.token.pk).update(
-            sync_cursor=page.cursor, sync_cursor_is_fetch=full
+            sync_cursor=page.cursor,
+            sync_cursor_is_fetch=full,
+            device_count=Greatest(F("device_count") + result.assigned_delta, 0),
         )
         SyncJob.objects.filter(pk=run.job.pk).update(
             pages=F("pages") + 1,
@@ -297,16 +303,10 @@ def _apply(run: _Run, page, *, full: bool) -> None:
 def _finish_succeeded(run: _Run) -> None:
     now = timezone.now()
     token = run.token
-    count = device_count_assigned(token_id=token.pk)
     with transaction.atomic():
         job = SyncJob.objects.select_for_update().get(pk=run.job.pk)
-        updates = {
-            "last_successful_sync_at": now,
-            "device_count": count,
-            "last_error_code": "",
-            "last_error_message": "",
-        }
-        if job.kind != SyncKind.FULL or not job.ran_full:
+        updates = {"last_successful_sync_at": now, "last_error_code": "", "last_error_message": ""}
+        if not job.ran_full:
             updates["last_delta_sync_at"] = now
         EnrollmentProgramToken.objects.filter(pk=token.pk).update(**updates)
         EnrollmentProgramToken.objects.filter(

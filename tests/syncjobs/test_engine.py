@@ -52,6 +52,9 @@ def test_delta_sync_applies_adds_changes_and_removals(apple, onboard, admin_user
     assert Device.objects.get(serial_number=devices[0]["serial_number"]).asset_tag == "TAG-1"
     assert Device.objects.get(serial_number=devices[1]["serial_number"]).removed_at is not None
     assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+    # The count is kept page by page, without counting every device of the token.
+    token.refresh_from_db()
+    assert token.device_count == len(_live_serials(token)) == 6
 
 
 def test_manual_sync_rules_and_one_job_at_a_time(apple, onboard, admin_user, django_capture_on_commit_callbacks):
