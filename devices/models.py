@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -9,6 +10,10 @@ class ProfileStatus(models.TextChoices):
     ASSIGNED = "assigned", "Assigned"
     PUSHED = "pushed", "Pushed"
     REMOVED = "removed", "Removed"
+
+
+# Devices not deleted from the portal: every list query but the "deleted" view has this condition.
+_LIVE = Q(deleted_here_at__isnull=True)
 
 
 class Device(models.Model):
@@ -60,10 +65,68 @@ class Device(models.Model):
     class Meta:
         ordering = ["serial_number"]
         constraints = [models.UniqueConstraint(fields=["token", "serial_number"], name="device_serial_per_token")]
-        indexes = [models.Index(fields=["serial_number"], name="device_serial_idx")]
+        # The list's keyset queries walk these in order (sort value, id) and stop after one page; see selectors.py.
+        indexes = [
+            models.Index(fields=["serial_number", "id"], name="device_serial_id_idx"),
+            models.Index(fields=["profile_status", "serial_number", "id"], name="device_status_idx", condition=_LIVE),
+            models.Index(
+                fields=["assigned_profile", "profile_assign_time", "id"],
+                name="device_profile_time_idx",
+                condition=_LIVE,
+            ),
+            models.Index(fields=["profile_assign_time", "id"], name="device_assign_time_idx", condition=_LIVE),
+            models.Index(fields=["op_date", "id"], name="device_op_date_idx", condition=_LIVE),
+            models.Index(fields=["first_seen_at", "id"], name="device_first_seen_idx", condition=_LIVE),
+            models.Index(fields=["model", "id"], name="device_model_idx", condition=_LIVE),
+            models.Index(fields=["asset_tag", "id"], name="device_asset_tag_idx", condition=_LIVE),
+            models.Index(fields=["description", "id"], name="device_description_idx", condition=_LIVE),
+        ]
 
     def __str__(self) -> str:
         return self.serial_number
+
+    @classmethod
+    def scope_q(cls, tag_ids) -> Q:
+        return Q(token__in=EnrollmentProgramToken.objects.filter(EnrollmentProgramToken.scope_q(tag_ids)))
+
+
+class DeviceListColumns(models.Model):
+    """The device-list columns a user chose to see (the export uses the same ones)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="device_columns")
+    columns = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} device columns"
+
+
+class DeviceImport(models.Model):
+    """A CSV of serial numbers checked against one token: a preview that changes nothing until confirmed."""
+
+    token = models.ForeignKey(EnrollmentProgramToken, on_delete=models.CASCADE, related_name="device_imports")
+    profile = models.ForeignKey(
+        "profiles.EnrollmentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255, blank=True)
+    # One entry per input line: [line number, text as given, serial, outcome, reason].
+    rows = models.JSONField(default=list)
+    counts = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    job = models.ForeignKey(
+        "profiles.AssignmentJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "device import"
+
+    def __str__(self) -> str:
+        return f"Import of {self.filename or 'pasted serial numbers'} for {self.token}"
 
     @classmethod
     def scope_q(cls, tag_ids) -> Q:

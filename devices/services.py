@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, F, QuerySet
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError, Conflict
-from devices.columns import clean_columns, csv_header, csv_row
+from devices.columns import ROW_VALUES, DeviceRow, clean_columns, csv_header, csv_row
 from devices.csv_import import ALREADY, DUPLICATE, MATCHED, OUTCOME_LABELS, UNKNOWN, parse_serials
 from devices.models import Device, DeviceImport, DeviceListColumns
 from tokens.models import EnrollmentProgramToken
@@ -290,13 +291,29 @@ def device_delete_here(*, actor, devices: QuerySet[Device]) -> int:
     """Tombstone devices in the portal; a delta sync leaves them deleted, the next full sync brings them back."""
     now = timezone.now()
     rows = list(devices.filter(deleted_here_at__isnull=True).order_by().values_list("pk", "serial_number", "token_id"))
+    devices_assigned_per_token = _assigned_per_token(devices.filter(deleted_here_at__isnull=True))
     with transaction.atomic():
         for start in range(0, len(rows), _LOOKUP_CHUNK):
             ids = [row[0] for row in rows[start : start + _LOOKUP_CHUNK]]
             Device.objects.filter(pk__in=ids).update(deleted_here_at=now, updated_at=now)
         if rows:
+            _adjust_device_counts(devices_assigned_per_token, -1)
             _audit_devices(actor, "delete_device_here", rows)
     return len(rows)
+
+
+def _assigned_per_token(devices: QuerySet[Device]) -> dict[int, int]:
+    """How many of these devices Apple still assigns here, per token."""
+    rows = devices.filter(removed_at__isnull=True).order_by().values("token_id").annotate(n=Count("pk"))
+    return {row["token_id"]: row["n"] for row in rows}
+
+
+def _adjust_device_counts(per_token: dict[int, int], sign: int) -> None:
+    """Keep each token's count of assigned devices exact (the sync keeps it page by page too)."""
+    for token_id, count in per_token.items():
+        EnrollmentProgramToken.objects.filter(pk=token_id).update(
+            device_count=Greatest(F("device_count") + sign * count, 0)
+        )
 
 
 def device_restore(*, actor, devices: QuerySet[Device]) -> int:
@@ -305,11 +322,13 @@ def device_restore(*, actor, devices: QuerySet[Device]) -> int:
     rows = list(
         devices.filter(deleted_here_at__isnull=False).order_by().values_list("pk", "serial_number", "token_id")
     )
+    devices_assigned_per_token = _assigned_per_token(devices.filter(deleted_here_at__isnull=False))
     with transaction.atomic():
         for start in range(0, len(rows), _LOOKUP_CHUNK):
             ids = [row[0] for row in rows[start : start + _LOOKUP_CHUNK]]
             Device.objects.filter(pk__in=ids).update(deleted_here_at=None, updated_at=now)
         if rows:
+            _adjust_device_counts(devices_assigned_per_token, +1)
             _audit_devices(actor, "restore_device", rows)
     return len(rows)
 
@@ -424,7 +443,7 @@ def device_export_lines(queryset: QuerySet[Device], columns: list[str]) -> Itera
     yield writer.writerow(csv_header(columns))
     last = 0
     while True:
-        chunk = list(queryset.filter(pk__gt=last).order_by("pk")[:EXPORT_CHUNK])
+        chunk = [DeviceRow(v) for v in queryset.filter(pk__gt=last).order_by("pk").values(*ROW_VALUES)[:EXPORT_CHUNK]]
         if not chunk:
             return
         yield "".join(writer.writerow(csv_row(device, columns)) for device in chunk)

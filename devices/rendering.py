@@ -1,0 +1,53 @@
+"""The device table's rows as HTML, built in Python.
+
+At 50-200 rows of 10-13 cells, Django's template engine alone spent most of the 20 ms budget of the list page;
+plain string building with escaping does the same markup in a fraction of that.
+"""
+
+from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+_STATUS_BADGE = {"assigned": " badge-ok", "pushed": " badge-info", "removed": " badge-warn"}
+_RESULT_BADGE = {"SUCCESS": " badge-ok", "THROTTLED": " badge-warn"}
+
+
+def _cell(device, key: str, text: str, detail: str, token_list: str) -> str:
+    if key == "serial_number":
+        state = ""
+        if device.deleted_here_at:
+            state = ' <span class="badge badge-err">Deleted here</span>'
+        elif device.removed_at:
+            state = ' <span class="badge badge-warn">Removed at Apple</span>'
+        return f'<td class="mono"><a href="{detail}">{escape(text)}</a>{state}</td>'
+    if key == "profile_status":
+        return f'<td><span class="badge{_STATUS_BADGE.get(device.profile_status, "")}">{escape(text)}</span></td>'
+    if key == "assignment_result":
+        if not text:
+            return "<td>—</td>"
+        return f'<td><span class="badge{_RESULT_BADGE.get(text, " badge-err")}">{escape(text)}</span></td>'
+    if key == "token":
+        return f'<td><a href="{token_list}">{escape(text)}</a></td>'
+    if key == "description":
+        return f'<td class="desc" title="{escape(text)}">{escape(text) or "—"}</td>'
+    return f"<td>{escape(text) or '—'}</td>"
+
+
+def device_rows_html(rows: list[tuple]) -> SafeString:
+    """`<tr>` elements for (device, [(key, text), ...]) rows, with the selection checkbox first."""
+    # reverse() once per page, not per row: the ids are swapped into a template URL.
+    detail_url = reverse("devices:device_detail", args=[0]).replace("/0/", "/{}/")
+    token_url = reverse("devices:token_device_list", args=[0]).replace("/0/", "/{}/")
+    parts = []
+    for device, cells in rows:
+        detail = detail_url.format(device.pk)
+        token_list = token_url.format(device.token_id)
+        css = ' class="is-deleted"' if device.deleted_here_at else ""
+        serial = escape(device.serial_number)
+        parts.append(
+            f'<tr{css}><td class="check"><input type="checkbox" class="row-check" name="id" value="{device.pk}" '
+            f'form="bulk-form" aria-label="Select {serial}"></td>'
+            + "".join(_cell(device, key, text, detail, token_list) for key, text in cells)
+            + "</tr>"
+        )
+    return mark_safe("\n".join(parts))  # noqa: S308 - every value above is escaped

@@ -1,0 +1,532 @@
+"""Console pages of the devices app: thin, over devices.selectors and devices.services."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.generic import TemplateView, View
+
+from depportal.accounts.roles import CHANGE, VIEW
+from depportal.accounts.scoping import can, is_administrator, scoped
+from depportal.console import ConsoleMixin
+from depportal.exceptions import ApplicationError
+from devices import selectors, services
+from devices.columns import BY_KEY, COLUMNS, cell_text, parse_ordering
+from devices.csv_import import MATCHED, MAX_BYTES, OUTCOME_LABELS, decode_upload
+from devices.filters import FAMILIES, OS_CHOICES, PLATFORMS, STATES
+from devices.forms import ColumnsForm, ImportForm
+from devices.models import Device, ProfileStatus
+from devices.rendering import device_rows_html
+from profiles.models import EnrollmentProfile
+from tokens import selectors as token_selectors
+from tokens.models import EnrollmentProgramToken, TokenState
+
+TOKENS_CRUMBS = [("Devices", None), ("iOS/iPadOS", None), ("iOS enrollment", None)]
+# Parameters of the list that are not filters.
+_PAGING = ("cursor", "size")
+_DETAIL_FIELDS = [
+    ("Serial number", "serial_number"),
+    ("Model", "model"),
+    ("Description", "description"),
+    ("Color", "color"),
+    ("Asset tag", "asset_tag"),
+    ("OS", "os"),
+    ("Device family", "device_family"),
+    ("Assigned to the MDM server on", "device_assigned_date"),
+    ("Assigned to the MDM server by", "device_assigned_by"),
+    ("Last Apple change", "op_type"),
+    ("Last Apple change on", "op_date"),
+]
+_PROFILE_FIELDS = [
+    ("Apple profile status", "get_profile_status_display"),
+    ("Profile UUID at Apple", "profile_uuid"),
+    ("Profile assigned at Apple on", "profile_assign_time"),
+    ("Profile pushed to the device on", "profile_push_time"),
+]
+
+
+def _matching(filterset):
+    """The filtered devices; none when a filter is invalid, so a bad parameter never widens a bulk action."""
+    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
+def _back(request, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+def _export_response(queryset, columns: list[str], name: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(services.device_export_lines(queryset, columns), content_type="text/csv")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
+    return response
+
+
+def _visible_profiles(user, token=None):
+    profiles = scoped(EnrollmentProfile.objects.all(), user)
+    if token is not None:
+        profiles = profiles.filter(token=token)
+    return profiles.order_by("token__name", "name")
+
+
+def _assignable_profiles(user, token=None):
+    profiles = scoped(EnrollmentProfile.objects.all(), user, CHANGE).exclude(profile_uuid="")
+    if token is not None:
+        profiles = profiles.filter(token=token)
+    return profiles.select_related("token").order_by("token__name", "name")
+
+
+def _options(choices, current) -> list[tuple[str, str, bool]]:
+    """(value, label, selected) for a select; the template then does no lookups per option."""
+    current = "" if current is None else str(current)
+    return [(str(value), label, str(value) == current) for value, label in choices]
+
+
+def _filter_options(request, filterset, token) -> dict:
+    """Every select of the filter bar and the bulk bar, from two small queries (values, not model instances)."""
+    data = filterset.form.data
+    user = request.user
+    visible = list(_visible_profiles(user, token).values_list("pk", "name", "token__name", "profile_uuid", "token_id"))
+    labels = {pk: (name if token else f"{token_name}: {name}") for pk, name, token_name, _, _ in visible}
+    if not can(user, CHANGE):
+        assignable = []
+    elif is_administrator(user):
+        assignable = [pk for pk, _, _, uuid, _ in visible if uuid]
+    else:
+        assignable = list(_assignable_profiles(user, token).values_list("pk", flat=True))
+    tokens = [] if token else list(filterset.filters["token"].get_queryset(request).values_list("pk", "name"))
+    return {
+        "token_options": _options(tokens, data.get("token")),
+        "status_options": _options(ProfileStatus.choices, data.get("profile_status")),
+        "profile_options": _options([("none", "None"), *labels.items()], data.get("profile")),
+        "family_options": _options(FAMILIES, data.get("device_family")),
+        "os_options": _options(OS_CHOICES, data.get("os")),
+        "state_options": _options(STATES, data.get("state")),
+        "assign_options": [(pk, labels[pk]) for pk in assignable if pk in labels],
+    }
+
+
+class _DeviceListBase(ConsoleMixin, TemplateView):
+    """The list's filters and selection, shared by the page, the export and the bulk actions."""
+
+    platform = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.token = None
+        if request.user.is_authenticated and kwargs.get("token_pk"):
+            self.token = token_selectors.token_get(user=request.user, pk=kwargs["token_pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def filter_params(self, source: QueryDict) -> QueryDict:
+        params = source.copy()
+        for name in _PAGING:
+            params.pop(name, None)
+        if self.token is not None:
+            params["token"] = str(self.token.pk)
+        if self.platform and not params.get("device_family") and "platform" not in params:
+            params["platform"] = self.platform
+        return params
+
+
+class DeviceListView(_DeviceListBase):
+    """Devices across tokens, of one platform, or of one token (its Devices tab): keyset pages, bulk actions."""
+
+    template_name = "devices/device_list.html"
+
+    def get_breadcrumbs(self):
+        if self.token is not None:
+            return [
+                *TOKENS_CRUMBS,
+                ("Enrollment program tokens", reverse("tokens:token_list")),
+                (str(self.token), reverse("tokens:token_detail", args=[self.token.pk])),
+                ("Devices", None),
+            ]
+        if self.platform:
+            return [("Devices", reverse("devices:device_list")), (PLATFORMS[self.platform][0], None)]
+        return [("Devices", None)]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        request = self.request
+        params = self.filter_params(request.GET)
+        filterset = selectors.device_filter(params, user=request.user, request=request)
+        queryset = _matching(filterset)
+        ordering = request.GET.get("ordering", "")
+        column, descending = parse_ordering(ordering)
+        size = _page_size(request.GET.get("size"))
+        page = selectors.device_page(queryset, ordering=ordering, cursor=request.GET.get("cursor", ""), size=size)
+        count = selectors.device_count(queryset)
+        columns = selectors.device_columns_for(request.user)
+        query = params.urlencode()
+        base = f"?{query}&" if query else "?"
+        sized = f"size={size}&" if size != selectors.DEFAULT_PAGE_SIZE else ""
+        links = {
+            c.key: f"{base}{sized}ordering={'-' if c.key == column.key and not descending else ''}{c.key}"
+            for c in COLUMNS
+        }
+        context.update(
+            token=self.token,
+            tab="devices",
+            platform=self.platform,
+            filterset=filterset,
+            form=filterset.form,
+            page=page,
+            count=count,
+            rows=page.rows,
+            rows_html=device_rows_html([(d, [(key, cell_text(d, key)) for key in columns]) for d in page.rows]),
+            columns=[(BY_KEY[key], links[key]) for key in columns],
+            all_columns=COLUMNS,
+            column_keys=set(columns),
+            sort_key=column.key,
+            sort_descending=descending,
+            next_url=f"{base}{sized}cursor={page.next_cursor}" if page.next_cursor else "",
+            previous_url=f"{base}{sized}cursor={page.previous_cursor}" if page.previous_cursor else "",
+            first_url=f"{base}{sized}".rstrip("&") if page.previous_cursor else "",
+            query=query,
+            page_size=size,
+            page_sizes=selectors.PAGE_SIZES,
+            **_filter_options(request, filterset, self.token),
+            filtered=bool(set(params) - {"token", "platform", "ordering"}),
+            export_url=reverse("devices:device_export") + (f"?{query}" if query else ""),
+            import_url=(
+                reverse("devices:token_device_import", args=[self.token.pk])
+                if self.token
+                else reverse("devices:device_import")
+            ),
+            here=request.get_full_path(),
+        )
+        return context
+
+
+def _page_size(value) -> int:
+    try:
+        size = int(value)
+    except (TypeError, ValueError):
+        return selectors.DEFAULT_PAGE_SIZE
+    return size if size in selectors.PAGE_SIZES else selectors.DEFAULT_PAGE_SIZE
+
+
+class DeviceExportView(_DeviceListBase):
+    """CSV of every device matching the filters, with the user's columns, streamed."""
+
+    def get(self, request, *args, **kwargs):
+        params = self.filter_params(request.GET)
+        filterset = selectors.device_filter(params, user=request.user, request=request)
+        return _export_response(_matching(filterset), selectors.device_columns_for(request.user), "devices")
+
+
+class DeviceBulkView(_DeviceListBase):
+    """Bulk actions on the selected rows or on every device matching the list's filters."""
+
+    template_name = "devices/bulk_confirm.html"
+    required_action = CHANGE
+
+    def required_action_for(self, request) -> str:
+        return VIEW if request.POST.get("action") == "export" else CHANGE
+
+    def get_breadcrumbs(self):
+        return [("Devices", reverse("devices:device_list")), ("Confirm", None)]
+
+    def _selection(self, action: str):
+        request = self.request
+        base = selectors.device_queryset(user=request.user, action=action)
+        if request.POST.get("select_all") == "1":
+            params = self.filter_params(QueryDict(request.POST.get("query", "")))
+            return _matching(selectors.device_filter(params, user=request.user, request=request, queryset=base))
+        ids = [int(pk) for pk in request.POST.getlist("id") if pk.isdigit()]
+        return base.filter(pk__in=ids)
+
+    def post(self, request, *args, **kwargs):
+        action = request.POST.get("action", "")
+        back = _back(request, reverse("devices:device_list"))
+        if action == "export":
+            return _export_response(
+                self._selection(VIEW), selectors.device_columns_for(request.user), "devices-selected"
+            )
+        devices = self._selection(CHANGE)
+        if action not in ("assign", "unassign", "delete", "restore"):
+            messages.error(request, "Choose an action.")
+            return redirect(back)
+        profile = None
+        if action == "assign":
+            profile = _assignable_profiles(request.user).filter(pk=_int(request.POST.get("profile"))).first()
+            if profile is None:
+                messages.error(request, "Choose the profile to assign.")
+                return redirect(back)
+        if request.POST.get("confirm") != "yes" and action != "restore":
+            return self.render_to_response(self._preview(action, devices, profile, back))
+        try:
+            return self._apply(action, devices, profile, back)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect(back)
+
+    def _preview(self, action, devices, profile, back):
+        live = devices.filter(deleted_here_at__isnull=True)
+        context = self.get_context_data(
+            action=action,
+            profile=profile,
+            back=back,
+            selected=devices.order_by().count(),
+            live=live.order_by().count(),
+            post_items=[
+                (name, value)
+                for name in ("select_all", "query", "profile", "next")
+                for value in self.request.POST.getlist(name)
+            ]
+            + [("id", pk) for pk in self.request.POST.getlist("id")],
+        )
+        if profile is not None:
+            context["on_token"] = live.filter(token_id=profile.token_id).order_by().count()
+            context["other_tokens"] = context["live"] - context["on_token"]
+        context["sample"] = list(live.order_by("serial_number").values_list("serial_number", flat=True)[:20])
+        return context
+
+    def _apply(self, action, devices, profile, back):
+        request = self.request
+        if action == "delete":
+            count = services.device_delete_here(actor=request.user, devices=devices)
+            messages.success(
+                request,
+                f"{count} device{'s' if count != 1 else ''} deleted from the portal. Apple still assigns "
+                "them to this MDM server until you unassign them there; the next full sync brings them back.",
+            )
+            return redirect(back)
+        if action == "restore":
+            count = services.device_restore(actor=request.user, devices=devices)
+            messages.success(request, f"{count} device{'s' if count != 1 else ''} restored.")
+            return redirect(back)
+        if action == "assign":
+            job = services.device_bulk_assign(actor=request.user, profile=profile, devices=devices)
+            return redirect("profiles:job_detail", pk=job.pk)
+        jobs = services.device_bulk_unassign(actor=request.user, devices=devices)
+        if len(jobs) == 1:
+            return redirect("profiles:job_detail", pk=jobs[0].pk)
+        messages.success(request, f"Unassignment started for {len(jobs)} tokens; see each token's jobs.")
+        return redirect(back)
+
+
+def _int(value) -> int | None:
+    return int(value) if value and str(value).isdigit() else None
+
+
+class DeviceColumnsView(ConsoleMixin, View):
+    """Remember the columns the user picked for the device list."""
+
+    def post(self, request, *args, **kwargs):
+        form = ColumnsForm(request.POST)
+        if form.is_valid():
+            services.device_columns_save(user=request.user, columns=form.cleaned_data["columns"])
+        return redirect(_back(request, reverse("devices:device_list")))
+
+
+class _DevicePage(ConsoleMixin, TemplateView):
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.device = selectors.device_get(
+                user=request.user, pk=kwargs["pk"], action=self.required_action_for(request)
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs(self):
+        token = self.device.token
+        return [
+            *TOKENS_CRUMBS,
+            ("Enrollment program tokens", reverse("tokens:token_list")),
+            (str(token), reverse("tokens:token_detail", args=[token.pk])),
+            ("Devices", reverse("devices:token_device_list", args=[token.pk])),
+            (self.device.serial_number, None),
+        ]
+
+
+class DeviceDetailView(_DevicePage):
+    """Everything Apple reported about one device, its profiles, assignment history and audit events."""
+
+    template_name = "devices/device_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        device = self.device
+        context.update(
+            device=device,
+            token=device.token,
+            apple_fields=[(label, getattr(device, name)) for label, name in _DETAIL_FIELDS],
+            profile_fields=[(label, _value(device, name)) for label, name in _PROFILE_FIELDS],
+            extra=sorted(device.extra.items()),
+            events=selectors.device_audit_events(device),
+            jobs=selectors.device_assignment_jobs(device),
+            scope_tags=list(device.token.scope_tags.all()),
+        )
+        return context
+
+
+def _value(device, name):
+    value = getattr(device, name)
+    return value() if callable(value) else value
+
+
+class DeviceDeleteView(_DevicePage):
+    """Delete one device from the portal, after the warning about Apple's assignment."""
+
+    template_name = "devices/device_confirm_delete.html"
+    required_action = CHANGE
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["device"] = self.device
+        return context
+
+    def post(self, request, pk):
+        services.device_delete_here(actor=request.user, devices=Device.objects.filter(pk=self.device.pk))
+        messages.success(
+            request,
+            f"{self.device.serial_number} was deleted from the portal. Unless you unassign it from this MDM "
+            "server in Apple Business Manager, the next full sync brings it back.",
+        )
+        return redirect("devices:token_device_list", token_pk=self.device.token_id)
+
+
+class DeviceRestoreView(_DevicePage):
+    """Remove the portal's tombstone from one device."""
+
+    required_action = CHANGE
+
+    def post(self, request, pk):
+        services.device_restore(actor=request.user, devices=Device.objects.filter(pk=self.device.pk))
+        messages.success(request, f"{self.device.serial_number} was restored.")
+        return redirect("devices:device_detail", pk=self.device.pk)
+
+
+class DeviceImportView(ConsoleMixin, TemplateView):
+    """Paste or upload serial numbers; the preview comes next and nothing changes before it is confirmed."""
+
+    template_name = "devices/import_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.token = None
+        if request.user.is_authenticated and kwargs.get("token_pk"):
+            self.token = token_selectors.token_get(user=request.user, pk=kwargs["token_pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs(self):
+        if self.token is not None:
+            return [
+                ("Enrollment program tokens", reverse("tokens:token_list")),
+                (str(self.token), reverse("tokens:token_detail", args=[self.token.pk])),
+                ("Devices", reverse("devices:token_device_list", args=[self.token.pk])),
+                ("Import", None),
+            ]
+        return [("Devices", reverse("devices:device_list")), ("Import", None)]
+
+    def _form(self, data=None, files=None):
+        tokens = scoped(EnrollmentProgramToken.objects.exclude(state=TokenState.PENDING), self.request.user)
+        profiles = _assignable_profiles(self.request.user, self.token)
+        initial = {"token": self.token.pk} if self.token else {}
+        if self.request.GET.get("profile"):
+            initial["profile"] = self.request.GET["profile"]
+        return ImportForm(data, files, tokens=tokens.order_by("name"), profiles=profiles, initial=initial)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", self._form())
+        context["token"] = self.token
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = self._form(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        token = form.cleaned_data["token"]
+        if form.cleaned_data["profile"] is not None:
+            token = token_selectors.token_get(user=request.user, pk=token.pk, action=CHANGE)
+        upload = form.cleaned_data.get("csv_file")
+        try:
+            text = form.cleaned_data.get("serial_numbers") or ""
+            if upload is not None:
+                uploaded = decode_upload(upload.read(MAX_BYTES + 1))
+                text = f"{uploaded.rstrip()}\n{text}" if text.strip() else uploaded
+            device_import = services.device_import_preview(
+                actor=request.user,
+                token=token,
+                profile=form.cleaned_data["profile"],
+                text=text,
+                filename=upload.name if upload is not None else "",
+            )
+        except ApplicationError as error:
+            for name, errors in error.fields.items():
+                for message in errors:
+                    form.add_error(name if name in form.fields else None, message)
+            if not error.fields:
+                form.add_error(None, error.message)
+            return self.render_to_response(self.get_context_data(form=form))
+        return redirect("devices:device_import_detail", pk=device_import.pk)
+
+
+class DeviceImportDetailView(ConsoleMixin, TemplateView):
+    """The import's preview: what will be applied, what will not and why; confirming starts the assignment."""
+
+    template_name = "devices/import_preview.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.device_import = selectors.device_import_get(user=request.user, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs(self):
+        token = self.device_import.token
+        return [
+            ("Enrollment program tokens", reverse("tokens:token_list")),
+            (str(token), reverse("tokens:token_detail", args=[token.pk])),
+            ("Devices", reverse("devices:token_device_list", args=[token.pk])),
+            ("Import preview", None),
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        device_import = self.device_import
+        rows = device_import.rows
+        context.update(
+            device_import=device_import,
+            token=device_import.token,
+            counts=[(key, OUTCOME_LABELS[key], device_import.counts.get(key, 0)) for key in OUTCOME_LABELS],
+            matched=device_import.counts.get(MATCHED, 0),
+            matched_sample=[row[2] for row in rows if row[3] == MATCHED][:50],
+            not_applied=[
+                (line, text, serial, OUTCOME_LABELS.get(outcome, outcome), reason)
+                for line, text, serial, outcome, reason in rows[:20_000]
+                if outcome != MATCHED
+            ][:500],
+            not_applied_total=len(rows) - device_import.counts.get(MATCHED, 0),
+        )
+        return context
+
+    def post(self, request, pk):
+        device_import = selectors.device_import_get(user=request.user, pk=pk, action=CHANGE)
+        try:
+            job = services.device_import_confirm(actor=request.user, device_import=device_import)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("devices:device_import_detail", pk=pk)
+        return redirect("profiles:job_detail", pk=job.pk)
+
+
+class DeviceImportReportView(ConsoleMixin, View):
+    """Every line of an import with its outcome and reason, as CSV."""
+
+    def get(self, request, pk):
+        device_import = selectors.device_import_get(user=request.user, pk=pk)
+        response = StreamingHttpResponse(services.device_import_report_lines(device_import), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="device-import-{device_import.pk}.csv"'
+        return response
+
+
+def device_list_url(**filters) -> str:
+    """The cross-token device list with these filters (the dashboard links into it)."""
+    query = urlencode({key: value for key, value in filters.items() if value not in (None, "")})
+    return reverse("devices:device_list") + (f"?{query}" if query else "")
