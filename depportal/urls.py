@@ -12,6 +12,7 @@ urlpatterns = [
     path("tokens/", include("tokens.urls")),
     path("tokens/", include("syncjobs.urls")),
     path("", include("profiles.urls")),
+    path("", include("devices.urls")),
     path("tenant/", include("depportal.accounts.urls")),
     path("tenant/audit/", include("depportal.audit.urls")),
     path("tenant/notifications/", include("depportal.alerts.urls")),

@@ -8,8 +8,6 @@ EXPIRY_CRITICAL_DAYS = 7
 LOW_LICENSES_WARNING = 10
 
 
-
-
 def vpp_token_alerts(vpp_token: VppToken) -> list[Alert]:
     """Expired or expiring token, no or few Company Portal licenses left; most urgent first."""
 

@@ -28,4 +28,6 @@ def _nav_section(request) -> str:
         return "vpp" if match.url_name.startswith("vpp_token") else "tokens"
     if match.namespace == "syncjobs":
         return "tokens"
+    if match.namespace == "devices":
+        return {"ios_device_list": "devices_ios", "device_list": "devices"}.get(match.url_name, "tokens")
     return match.namespace or match.url_name or ""

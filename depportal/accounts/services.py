@@ -86,6 +86,10 @@ def user_create(*, actor, username: str, password: str, email: str = "") -> User
     username = username.strip()
     if not username:
         raise ApplicationError("A user needs a username.", fields={"username": ["This field is required."]})
+    try:
+        User._meta.get_field(User.USERNAME_FIELD).run_validators(username)
+    except ValidationError as exc:
+        raise ApplicationError("This username is not allowed.", fields={"username": list(exc.messages)}) from None
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(f"A user named {username!r} exists already.", fields={"username": ["This name is taken."]})
     try:

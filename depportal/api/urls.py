@@ -1,6 +1,7 @@
 """/api/v1/: every app registers its viewsets on one router, so the schema and root list them all."""
 
 from django.urls import include, path
+from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import DefaultRouter
 
 from depportal.accounts.api.views import (
@@ -12,6 +13,7 @@ from depportal.accounts.api.views import (
 )
 from depportal.alerts.api.views import AlertViewSet, NotificationSettingsViewSet
 from depportal.audit.api.views import AuditEventViewSet
+from devices.api.views import CSVRenderer, DeviceViewSet
 from profiles.api.views import (
     AssignmentJobViewSet,
     ConfiguratorCertificateViewSet,
@@ -38,6 +40,7 @@ router.register("vpp-tokens", VppTokenViewSet, basename="vpp-token")
 router.register("configurator-certificates", ConfiguratorCertificateViewSet, basename="configurator-certificate")
 router.register("sync-jobs", SyncJobViewSet, basename="sync-job")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("devices", DeviceViewSet, basename="device")
 
 # A single settings object has no list or id, which the router's routes assume, so it is routed by hand.
 notification_settings = [
@@ -53,4 +56,13 @@ notification_settings = [
     ),
 ]
 
-urlpatterns = [*notification_settings, path("", include(router.urls))]
+# The export's path ends in ".csv" with no slash, which the router's format-suffix routes would misread.
+device_export = [
+    path(
+        "devices/export.csv",
+        DeviceViewSet.as_view({"get": "export"}, renderer_classes=[CSVRenderer, JSONRenderer]),
+        name="device-export",
+    )
+]
+
+urlpatterns = [*notification_settings, *device_export, path("", include(router.urls))]

@@ -4,7 +4,7 @@ from syncjobs.models import SyncJob
 
 
 class SyncJobOutputSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     devices_seen = serializers.IntegerField(read_only=True)
     devices_per_second = serializers.SerializerMethodField()
 

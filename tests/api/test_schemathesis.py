@@ -30,7 +30,13 @@ def test_every_operation_conforms_to_the_schema(live_server, django_user_model):
         operations += 1
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
+        # Derandomized: the same examples every run, so CI is repeatable; raise the count to explore more.
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         def exercise(case):
             response = case.call_and_validate(
                 headers=headers, checks=[not_a_server_error, response_schema_conformance]

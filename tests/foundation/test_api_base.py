@@ -86,6 +86,10 @@ def test_users_and_role_assignments_are_administrator_only(admin_api, manager_a,
     assert created.status_code == 201
     weak = admin_api.post("/api/v1/users/", {"username": "eve", "password": "123"}, format="json")
     assert weak.status_code == 400 and "password" in weak.json()["fields"]
+    odd = admin_api.post(
+        "/api/v1/users/", {"username": "eve\u0013x", "password": "correct horse battery"}, format="json"
+    )
+    assert odd.status_code == 400 and "username" in odd.json()["fields"]
     bob = created.json()["id"]
     no_tags = admin_api.post("/api/v1/role-assignments/", {"user": bob, "role": Role.READ_ONLY}, format="json")
     assert no_tags.status_code == 400 and "scope_tags" in no_tags.json()["fields"]

@@ -30,9 +30,9 @@ class TokenOutputSerializer(serializers.ModelSerializer):
     days_until_expiry = serializers.IntegerField(read_only=True, allow_null=True)
     alerts = serializers.SerializerMethodField()
     scope_tags = ScopeTagBriefSerializer(many=True, read_only=True)
-    consent_given_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    renewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    consent_given_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    renewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = EnrollmentProgramToken
