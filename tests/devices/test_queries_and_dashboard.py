@@ -63,3 +63,16 @@ def test_home_dashboard_counts_and_links(many, client, admin_user):
     assert "<title>Mac: 90</title>" in page
     today = timezone.localdate().isoformat()
     assert f"<title>{today[5:]}: 359 added</title>" in page
+
+
+def test_the_dashboard_shows_a_sync_just_done(apple, onboard, admin_user, client):
+    from syncjobs.models import SyncKind, SyncTrigger
+    from syncjobs.services import syncjob_request, syncjob_run
+
+    token = onboard(admin_user, server_name="Fresh")
+    client.force_login(admin_user)
+    assert client.get("/").context["dashboard"].total == 0
+    apple.add_devices(token.server_uuid, count=7)
+    job = syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.CONSOLE)
+    syncjob_run(job_id=job.pk)
+    assert client.get("/").context["dashboard"].total == 7
