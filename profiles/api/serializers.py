@@ -14,6 +14,7 @@ from profiles.models import (
     UserAffinity,
     VppToken,
 )
+from profiles.rules import SETTING_FIELDS
 from tokens.api.serializers import ScopeTagBriefSerializer
 
 
@@ -34,24 +35,7 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "token",
-            "platform",
-            "name",
-            "description",
-            "user_affinity",
-            "auth_method",
-            "install_company_portal",
-            "vpp_token",
-            "single_app_mode",
-            "supervised",
-            "locked_enrollment",
-            "sync_with_computers",
-            "configurator_certificates",
-            "await_final_configuration",
-            "apply_device_name_template",
-            "device_name_template",
-            "department",
-            "department_phone",
-            "skip_setup_items",
+            *SETTING_FIELDS,
             "is_default",
             "devices_assigned",
             "profile_uuid",
