@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 from depportal.accounts.models import Role
 from depportal.audit.models import AuditEvent
 from syncjobs.models import SyncJob, SyncState
+from tokens.models import EnrollmentProgramToken
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +110,12 @@ def test_fifty_concurrent_requests_make_exactly_one_job(apple, onboard, admin_us
     assert codes == [202] + [429] * 49
     assert all(int(r.headers["Retry-After"]) > 0 for r in responses if r.status_code == 429)
     assert SyncJob.objects.filter(token=token).count() == 1
+
+
+def test_reset_cursor_from_the_command_line(apple, onboard, admin_user, capsys):
+    token = onboard(admin_user, server_name="CLI reset")
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(sync_cursor="abc")
+    call_command("dep_reset_cursor", "CLI reset")
+    assert "next sync is a full sync" in capsys.readouterr().out
+    assert EnrollmentProgramToken.objects.get(pk=token.pk).sync_cursor == ""
+    assert AuditEvent.objects.filter(action="reset_cursor", object_id=str(token.pk), actor=None).exists()
