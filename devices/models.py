@@ -80,6 +80,12 @@ class Device(models.Model):
             models.Index(fields=["model", "id"], name="device_model_idx", condition=_LIVE),
             models.Index(fields=["asset_tag", "id"], name="device_asset_tag_idx", condition=_LIVE),
             models.Index(fields=["description", "id"], name="device_description_idx", condition=_LIVE),
+            # Few rows: the devices whose profile assignment Apple refused for good (the alert counts them).
+            models.Index(
+                fields=["token"],
+                name="device_assignment_gave_up_idx",
+                condition=Q(assignment_result__in=["FAILED", "THROTTLED"], assignment_retry_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,10 @@
 """Health alerts of VPP tokens, computed from their state (never stored, so they cannot go stale)."""
 
+from django.db.models import Count
+
 from depportal.alerts.types import CRITICAL, WARNING, Alert
+from devices.models import Device
+from profiles.assignment import FAILED, MAX_ATTEMPTS, THROTTLED
 from profiles.models import VppToken
 
 EXPIRY_WARNING_DAYS = 30
@@ -63,3 +67,36 @@ def vpp_token_alerts(vpp_token: VppToken) -> list[Alert]:
             )
         )
     return alerts
+
+
+def assignment_alerts(tokens) -> list[Alert]:
+    """Tokens with devices whose profile assignment Apple refused through every retry (one query for all)."""
+    names = {token.pk: str(token) for token in tokens}
+    gave_up = (
+        Device.objects.filter(
+            token_id__in=list(names),
+            assignment_result__in=[FAILED, THROTTLED],
+            assignment_retry_at__isnull=True,
+            assignment_attempts__gte=MAX_ATTEMPTS,
+            deleted_here_at__isnull=True,
+        )
+        .order_by()
+        .values("token_id")
+        .annotate(n=Count("pk"))
+    )
+    return [
+        Alert(
+            code="assignment_failed",
+            level=WARNING,
+            message=(
+                f"{row['n']} device{'s' if row['n'] != 1 else ''} of {names[row['token_id']]} could not get their "
+                f"profile at Apple after {MAX_ATTEMPTS} attempts. Open the token's devices, filter by assignment "
+                "result, and assign again (or check the devices in Apple Business Manager)."
+            ),
+            subject="token",
+            subject_id=row["token_id"],
+            subject_name=names[row["token_id"]],
+            key=f"assignment_failed:{row['token_id']}",
+        )
+        for row in gave_up
+    ]

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from depportal.alerts.models import SETTINGS_ROW_ID, NotificationSettings
 from depportal.alerts.types import CRITICAL, WARNING, Alert
-from profiles.alerts import vpp_token_alerts
+from profiles.alerts import assignment_alerts, vpp_token_alerts
 from profiles.models import VppToken
 from profiles.selectors import vpp_token_list
 from tokens.alerts import token_alerts
@@ -23,11 +23,12 @@ def _most_urgent_first(alerts: Iterable[Alert]) -> list[Alert]:
 
 def alert_list(*, user) -> list[Alert]:
     """Alerts of the tokens and VPP tokens the user may see, most urgent first (critical before warning)."""
-    tokens = token_list(user=user).prefetch_related(None).only(*_ALERT_FIELDS)
+    tokens = list(token_list(user=user).prefetch_related(None).only(*_ALERT_FIELDS))
     vpp_tokens = vpp_token_list(user=user).prefetch_related(None)
     return _most_urgent_first(
         [
             *(alert for token in tokens for alert in token_alerts(token)),
+            *assignment_alerts(tokens),
             *(alert for vpp_token in vpp_tokens for alert in vpp_token_alerts(vpp_token)),
         ]
     )
@@ -40,12 +41,13 @@ def alert_count(*, user) -> int:
 
 def alert_list_all() -> list[Alert]:
     """Every current alert, whoever may see it; for notifications."""
-    tokens = (
+    tokens = list(
         EnrollmentProgramToken.objects.exclude(state=TokenState.PENDING).only(*_ALERT_FIELDS).order_by("name", "pk")
     )
     return _most_urgent_first(
         [
             *(alert for token in tokens for alert in token_alerts(token)),
+            *assignment_alerts(tokens),
             *(alert for vpp_token in VppToken.objects.order_by("name", "pk") for alert in vpp_token_alerts(vpp_token)),
         ]
     )

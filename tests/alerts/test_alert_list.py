@@ -1,6 +1,7 @@
 """Which alerts exist, who sees them, and where the console and the API show them."""
 
 import pytest
+from django.utils import timezone
 
 from depportal.accounts.models import Role
 from depportal.alerts.selectors import alert_list
@@ -129,3 +130,17 @@ def test_vpp_token_alerts_join_the_alert_list_within_scope(admin_user, make_user
         ("vpp_licenses_low", "warning"),
         ("vpp_token_expiring", "critical"),
     }
+
+
+def test_devices_whose_assignment_failed_for_good_raise_a_token_alert(onboard, admin_user):
+    from devices.models import Device
+    from profiles.assignment import MAX_ATTEMPTS
+
+    token = onboard(admin_user, server_name="Acme")
+    common = {"token": token, "assignment_result": "FAILED", "assignment_attempts": MAX_ATTEMPTS}
+    Device.objects.create(serial_number="GAVEUP1", **common)
+    Device.objects.create(serial_number="GAVEUP2", **common)
+    Device.objects.create(serial_number="RETRYING", assignment_retry_at=timezone.now(), **common)
+    alerts = [alert for alert in alert_list(user=admin_user) if alert.code == "assignment_failed"]
+    assert len(alerts) == 1 and alerts[0].subject_id == token.pk
+    assert alerts[0].message.startswith("2 devices of Acme could not get their profile")
