@@ -1,16 +1,15 @@
 from django.views.generic import TemplateView
 
 from depportal.console import ConsoleMixin
+from devices.dashboard import dashboard_context
 
 
 class HomeView(ConsoleMixin, TemplateView):
-    """The dashboard: counts and alerts (the devices and sync features fill it in)."""
+    """The dashboard: alerts and device charts."""
 
     template_name = "home.html"
 
     def get_context_data(self, **kwargs):
-        from devices.dashboard import dashboard_context
-
         context = super().get_context_data(**kwargs)
         context.update(dashboard_context(self.request.user))
         return context

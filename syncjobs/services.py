@@ -138,7 +138,6 @@ class _Run:
     job: SyncJob
     token: EnrollmentProgramToken
     added: list[str] = field(default_factory=list)
-    last_beat: float = 0.0
 
 
 def syncjob_run(*, job_id: int) -> dict:
@@ -146,7 +145,7 @@ def syncjob_run(*, job_id: int) -> dict:
     job = syncjob_claim(job_id)
     if job is None:
         return {"job": job_id, "status": "skipped"}
-    run = _Run(job=job, token=job.token, last_beat=time.monotonic())
+    run = _Run(job=job, token=job.token)
     remaining = (job.deadline_at - timezone.now()).total_seconds()
     client = token_client(job.token, deadline=time.monotonic() + max(1.0, remaining))
     try:
@@ -271,7 +270,6 @@ def _beat(run: _Run) -> None:
     if run.job.deadline_at and now > run.job.deadline_at:
         raise SyncTimedOut()
     SyncJob.objects.filter(pk=run.job.pk).update(heartbeat_at=now)
-    run.last_beat = time.monotonic()
 
 
 def _apply(run: _Run, page, *, full: bool) -> None:
@@ -297,7 +295,6 @@ def _apply(run: _Run, page, *, full: bool) -> None:
             heartbeat_at=now,
         )
     run.added.extend(result.added)
-    run.last_beat = time.monotonic()
 
 
 def _finish_succeeded(run: _Run) -> None:
