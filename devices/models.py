@@ -96,6 +96,25 @@ class Device(models.Model):
         return Q(token__in=EnrollmentProgramToken.objects.filter(EnrollmentProgramToken.scope_q(tag_ids)))
 
 
+class DeviceOp(models.Model):
+    """One change Apple reported for a device in a delta sync: the device's history of sync ops."""
+
+    # No foreign key to Device: Apple may report ops for serials the portal never stored (a `deleted` op).
+    token = models.ForeignKey(EnrollmentProgramToken, on_delete=models.CASCADE, related_name="+", db_index=False)
+    serial_number = models.CharField(max_length=64)
+    op_type = models.CharField(max_length=16)
+    op_date = models.DateTimeField(null=True, blank=True)
+    sync_job_id = models.BigIntegerField(null=True, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-op_date", "-pk"]
+        indexes = [models.Index(fields=["token", "serial_number", "-op_date"], name="device_op_history_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.serial_number} {self.op_type} {self.op_date}"
+
+
 class DeviceListColumns(models.Model):
     """The device-list columns a user chose to see (the export uses the same ones)."""
 

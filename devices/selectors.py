@@ -28,7 +28,7 @@ from devices.columns import (
     sort_value,
 )
 from devices.filters import DeviceFilter
-from devices.models import Device, DeviceImport, DeviceListColumns
+from devices.models import Device, DeviceImport, DeviceListColumns, DeviceOp
 from tokens.models import EnrollmentProgramToken
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -195,19 +195,24 @@ def device_audit_events(device: Device, *, limit: int = 50) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(object_type="device", object_id=str(device.pk))[:limit])
 
 
+def device_ops(device: Device, *, limit: int = 200) -> list:
+    """The device's history of sync ops, newest first."""
+    return list(DeviceOp.objects.filter(token_id=device.token_id, serial_number=device.serial_number)[:limit])
+
+
 def device_assignment_jobs(device: Device, *, limit: int = 200) -> list:
     """The recent assignment jobs of the device's token that included this device."""
     from profiles.models import AssignmentJob
 
-    jobs = AssignmentJob.objects.filter(token_id=device.token_id).only(
-        "pk", "action", "profile_name", "state", "serials", "results", "created_at", "finished_at"
-    )[:limit]
-    found = []
+    # Filtered in the database: a job's serial list can hold 100,000 serials, never load it for one device.
+    jobs = list(
+        AssignmentJob.objects.filter(token_id=device.token_id, results__has_key=device.serial_number)
+        .defer("serials", "unknown_serials")
+        .order_by("-created_at")[:limit]
+    )
     for job in jobs:
-        if device.serial_number in job.serials:
-            job.device_result = (job.results or {}).get(device.serial_number, "")
-            found.append(job)
-    return found
+        job.device_result = job.results.get(device.serial_number, "")
+    return jobs
 
 
 def device_columns_for(user) -> list[str]:

@@ -17,7 +17,7 @@ from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError, Conflict
 from devices.columns import ROW_VALUES, DeviceRow, clean_columns, csv_header, csv_row
 from devices.csv_import import ALREADY, DUPLICATE, MATCHED, OUTCOME_LABELS, UNKNOWN, parse_serials
-from devices.models import Device, DeviceImport, DeviceListColumns
+from devices.models import Device, DeviceImport, DeviceListColumns, DeviceOp
 from tokens.models import EnrollmentProgramToken
 
 # Apple's record keys stored in columns, with the column length (zentral truncates to 256 too).
@@ -80,7 +80,7 @@ def _latest_per_serial(records: Iterable[dict]) -> dict[str, dict]:
 
 
 def device_apply_apple_page(
-    *, token_id: int, records: list[dict], now: datetime, full_sync_job_id: int | None
+    *, token_id: int, records: list[dict], now: datetime, full_sync_job_id: int | None, job_id: int | None = None
 ) -> PageResult:
     """Upsert one page of Apple's records for a token; the caller's transaction commits it with the cursor.
 
@@ -93,6 +93,8 @@ def device_apply_apple_page(
     if not latest:
         return PageResult([], 0, 0, 0)
     full = full_sync_job_id is not None
+    if not full:
+        _record_ops(token_id, records, now, job_id)
     stored = {
         row[0]: row[1:]
         for row in Device.objects.filter(token_id=token_id, serial_number__in=list(latest)).values_list(
@@ -146,6 +148,28 @@ def device_apply_apple_page(
     return PageResult(
         added=added, modified=modified, removed=len(deletions), unchanged=unchanged, assigned_delta=assigned_delta
     )
+
+
+def _record_ops(token_id: int, records: list[dict], now: datetime, job_id: int | None) -> None:
+    """Keep every op of a delta page as the devices' history; Apple's exact repeats are kept once."""
+    seen = set()
+    ops = []
+    for record in records:
+        serial = str(record.get("serial_number") or "").strip()[:64]
+        op = (serial, str(record.get("op_type") or "")[:16], _time(record.get("op_date")))
+        if serial and op[1] and op not in seen:
+            seen.add(op)
+            ops.append(
+                DeviceOp(
+                    token_id=token_id,
+                    serial_number=serial,
+                    op_type=op[1],
+                    op_date=op[2],
+                    sync_job_id=job_id,
+                    recorded_at=now,
+                )
+            )
+    DeviceOp.objects.bulk_create(ops)
 
 
 def _older(incoming: datetime | None, stored: datetime | None) -> bool:

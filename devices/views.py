@@ -361,6 +361,7 @@ class DeviceDetailView(_DevicePage):
             extra=sorted(device.extra.items()),
             events=selectors.device_audit_events(device),
             jobs=selectors.device_assignment_jobs(device),
+            ops=selectors.device_ops(device),
             scope_tags=list(device.token.scope_tags.all()),
         )
         return context

@@ -279,7 +279,11 @@ def _apply(run: _Run, page, *, full: bool) -> None:
         raise SyncTimedOut()
     with transaction.atomic():
         result = device_apply_apple_page(
-            token_id=run.token.pk, records=page.devices, now=now, full_sync_job_id=run.job.pk if full else None
+            token_id=run.token.pk,
+            records=page.devices,
+            now=now,
+            full_sync_job_id=run.job.pk if full else None,
+            job_id=run.job.pk,
         )
         EnrollmentProgramToken.objects.filter(pk=run.token.pk).update(
             sync_cursor=page.cursor,
