@@ -2,10 +2,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from depportal.accounts.models import ScopeTag
+from depportal.accounts.models import ScopeTag, tagged_q
 from tokens.models import EnrollmentProgramToken
 
 # The seed: "There is a limit of 100 enrollment profiles per DEP token."
@@ -73,8 +73,7 @@ class VppToken(models.Model):
 
     @classmethod
     def scope_q(cls, tag_ids) -> Q:
-        through = cls.scope_tags.through
-        return Q(Exists(through.objects.filter(vpptoken_id=OuterRef("pk"), scopetag_id__in=tag_ids)))
+        return tagged_q(cls, tag_ids)
 
     @property
     def licenses_left(self) -> int:
@@ -116,8 +115,7 @@ class ConfiguratorCertificate(models.Model):
 
     @classmethod
     def scope_q(cls, tag_ids) -> Q:
-        through = cls.scope_tags.through
-        return Q(Exists(through.objects.filter(configuratorcertificate_id=OuterRef("pk"), scopetag_id__in=tag_ids)))
+        return tagged_q(cls, tag_ids)
 
     @property
     def is_expired(self) -> bool:

@@ -2,10 +2,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from depportal.accounts.models import ScopeTag
+from depportal.accounts.models import ScopeTag, tagged_q
 
 EXPIRY_WARNING_DAYS = 30
 EXPIRY_CRITICAL_DAYS = 7
@@ -90,8 +90,7 @@ class EnrollmentProgramToken(models.Model):
 
     @classmethod
     def scope_q(cls, tag_ids) -> Q:
-        through = cls.scope_tags.through
-        return Q(Exists(through.objects.filter(enrollmentprogramtoken_id=OuterRef("pk"), scopetag_id__in=tag_ids)))
+        return tagged_q(cls, tag_ids)
 
     @property
     def is_pending(self) -> bool:

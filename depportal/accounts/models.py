@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 DEFAULT_SCOPE_TAG = "Default"
 
@@ -25,6 +25,15 @@ class ScopeTag(models.Model):
     @classmethod
     def scope_q(cls, tag_ids) -> Q:
         return Q(pk__in=tag_ids)
+
+
+def tagged_q(model, tag_ids) -> Q:
+    """Rows of `model` whose own `scope_tags` include one of `tag_ids` (an EXISTS on the through table)."""
+    field = model._meta.get_field("scope_tags")
+    links = field.remote_field.through.objects.filter(
+        **{field.m2m_column_name(): OuterRef("pk"), f"{field.m2m_reverse_name()}__in": tag_ids}
+    )
+    return Q(Exists(links))
 
 
 class Role(models.TextChoices):

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
-from depportal.accounts.models import ScopeTag
+from depportal.accounts.models import ScopeTag, tagged_q
 
 
 class AuditEvent(models.Model):
@@ -29,5 +29,4 @@ class AuditEvent(models.Model):
 
     @classmethod
     def scope_q(cls, tag_ids) -> Q:
-        through = cls.scope_tags.through
-        return Q(Exists(through.objects.filter(auditevent_id=OuterRef("pk"), scopetag_id__in=tag_ids)))
+        return tagged_q(cls, tag_ids)
