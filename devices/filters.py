@@ -30,12 +30,12 @@ PLATFORMS = {
     "tvos": ("tvOS", ["AppleTV"]),
     "visionos": ("visionOS", ["Vision"]),
 }
+# The default list is what Apple assigns now and was not deleted here: the same devices the token's count counts.
 STATES = [
-    ("", "In the portal"),
-    ("active", "Assigned by Apple"),
+    ("", "Assigned by Apple"),
     ("removed", "Removed at Apple"),
     ("deleted", "Deleted from the portal"),
-    ("all", "All, including deleted"),
+    ("all", "All, including removed and deleted"),
 ]
 NO_PROFILE = "none"
 
@@ -47,7 +47,7 @@ def _tokens(request) -> QuerySet[EnrollmentProgramToken]:
 
 
 class DeviceFilter(django_filters.FilterSet):
-    """Search and filters of the device list; devices deleted from the portal only show when asked for."""
+    """Search and filters of the device list; devices removed at Apple or deleted here only show when asked for."""
 
     search = django_filters.CharFilter(method="filter_search", label="Search")
     token = django_filters.ModelChoiceFilter(queryset=_tokens, label="Token")
@@ -64,7 +64,10 @@ class DeviceFilter(django_filters.FilterSet):
     assigned = django_filters.DateFromToRangeFilter(field_name="device_assigned_date", label="Assigned to the server")
     changed = django_filters.DateFromToRangeFilter(field_name="op_date", label="Last Apple change")
     added = django_filters.DateFromToRangeFilter(field_name="first_seen_at", label="First synced")
-    state = django_filters.ChoiceFilter(choices=STATES[1:], method="filter_state", label="Show")
+    # `active` names the default explicitly (API clients that send it keep working).
+    state = django_filters.ChoiceFilter(
+        choices=[("active", STATES[0][1]), *STATES[1:]], method="filter_state", label="Show"
+    )
 
     def filter_search(self, queryset, name, value):
         """Serial number prefix (or exact), asset tag, or the start of the description.
@@ -104,9 +107,9 @@ class DeviceFilter(django_filters.FilterSet):
         return queryset.filter(device_family__in=PLATFORMS[value][1])
 
     def filter_state(self, queryset, name, value):
-        """Assigned by Apple, removed at Apple, deleted from the portal, or all."""
+        """Assigned by Apple (the default), removed at Apple, deleted from the portal, or all."""
         if value == "active":
-            return queryset.filter(removed_at__isnull=True, deleted_here_at__isnull=True)
+            return _assigned(queryset)
         if value == "removed":
             return queryset.filter(removed_at__isnull=False, deleted_here_at__isnull=True)
         if value == "deleted":
@@ -114,8 +117,12 @@ class DeviceFilter(django_filters.FilterSet):
         return queryset
 
     def filter_queryset(self, queryset):
-        """Apply the filters; without `state`, devices deleted from the portal are left out."""
+        """Apply the filters; without `state`, only devices Apple assigns now and not deleted here."""
         queryset = super().filter_queryset(queryset)
         if not self.form.cleaned_data.get("state"):
-            queryset = queryset.filter(deleted_here_at__isnull=True)
+            queryset = _assigned(queryset)
         return queryset
+
+
+def _assigned(queryset):
+    return queryset.filter(removed_at__isnull=True, deleted_here_at__isnull=True)

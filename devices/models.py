@@ -53,6 +53,9 @@ class Device(models.Model):
     assignment_attempts = models.PositiveSmallIntegerField(default=0)
     assignment_retry_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
+    # It arrived (new, or back after Apple removed it) without a profile: the sync's default-profile step gives
+    # it the token's default profile for its platform, then clears this.
+    default_profile_pending = models.BooleanField(default=False)
     # Apple stopped assigning it to this server (a `deleted` op, or absent from a full sync).
     removed_at = models.DateTimeField(null=True, blank=True)
     # Deleted from the portal by an admin; a delta sync must not bring it back, a full sync does.
@@ -80,6 +83,9 @@ class Device(models.Model):
             models.Index(fields=["model", "id"], name="device_model_idx", condition=_LIVE),
             models.Index(fields=["asset_tag", "id"], name="device_asset_tag_idx", condition=_LIVE),
             models.Index(fields=["description", "id"], name="device_description_idx", condition=_LIVE),
+            models.Index(
+                fields=["token"], name="device_default_pending_idx", condition=Q(default_profile_pending=True)
+            ),
             # Few rows: the devices whose profile assignment Apple refused for good (the alert counts them).
             models.Index(
                 fields=["token"],

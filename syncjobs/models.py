@@ -16,6 +16,7 @@ class SyncTrigger(models.TextChoices):
     CONSOLE = "console", "Console"
     API = "api", "API"
     CLI = "cli", "Command line"
+    SETUP = "setup", "Token added"
 
 
 class SyncState(models.TextChoices):
@@ -27,6 +28,9 @@ class SyncState(models.TextChoices):
 
 
 ACTIVE_STATES = (SyncState.QUEUED, SyncState.RUNNING)
+# Triggers of an admin's own request: these share the 15-minute window (Sync and Full sync alike).
+ADMIN_TRIGGERS = (SyncTrigger.CONSOLE, SyncTrigger.API, SyncTrigger.CLI)
+RECORD_PROBLEMS_KEPT = 50
 
 
 class SyncJob(models.Model):
@@ -42,8 +46,16 @@ class SyncJob(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # A manual or delta request that found no usable cursor ran as a full fetch.
+    # Each claim of the job by a worker counts up; writes carry the count they were claimed with, so a worker
+    # whose job was reaped or handed on can never write a page or finish the job (a fencing token).
+    attempt = models.PositiveIntegerField(default=0)
+    # The job ran (or continued) a fetch of every device; full_reason says why when it was not asked for.
     ran_full = models.BooleanField(default=False)
+    full_reason = models.CharField(max_length=200, blank=True)
+    # The job that began the fetch this job took part in (itself, or an earlier job it continued).
+    fetch_job_id = models.BigIntegerField(null=True, blank=True)
+    # Devices the fetch listed so far, across every job that took part in it.
+    devices_listed = models.PositiveIntegerField(default=0)
 
     pages = models.PositiveIntegerField(default=0)
     devices_added = models.PositiveIntegerField(default=0)
@@ -51,6 +63,11 @@ class SyncJob(models.Model):
     devices_removed = models.PositiveIntegerField(default=0)
     devices_unchanged = models.PositiveIntegerField(default=0)
     default_profile_assigned = models.PositiveIntegerField(default=0)
+    # Apple records the portal could not store as sent: refused ones (no usable serial) and cleaned fields,
+    # each {"serial", "field", "problem"}; the first RECORD_PROBLEMS_KEPT are kept, all are counted.
+    records_refused = models.PositiveIntegerField(default=0)
+    record_problems = models.JSONField(default=list, blank=True)
+    record_problem_count = models.PositiveIntegerField(default=0)
     estimated_total = models.PositiveIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
@@ -74,6 +91,13 @@ class SyncJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def progress_estimate(self) -> int | None:
+        """ "About N" for a fetch's progress: the token's count before it, while the fetch has not passed it."""
+        if not self.ran_full or not self.estimated_total or self.devices_listed > self.estimated_total:
+            return None
+        return self.estimated_total
 
     @property
     def devices_seen(self) -> int:

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from syncjobs.models import SyncJob, SyncKind
+from syncjobs.models import ADMIN_TRIGGERS, SyncJob, SyncKind, SyncTrigger
 from tokens.models import EnrollmentProgramToken
 
 
@@ -43,9 +43,18 @@ def full_sync_refusal(token: EnrollmentProgramToken, now: datetime) -> Refusal |
 
 
 def sync_refusal(
-    token: EnrollmentProgramToken, kind: str, now: datetime, active_job: SyncJob | None
+    token: EnrollmentProgramToken,
+    kind: str,
+    now: datetime,
+    active_job: SyncJob | None,
+    *,
+    trigger: str = SyncTrigger.CONSOLE,
 ) -> Refusal | None:
-    """None when a sync of this kind may start now; otherwise the rule that forbids it."""
+    """None when a sync of this kind may start now; otherwise the rule that forbids it.
+
+    An admin's Sync and Full sync share one window (the seed: one admin sync per 15 minutes); the token's
+    own first sync and the schedule do not use it up.
+    """
     if token.is_pending:
         return Refusal("token_not_ready", "This token is not set up yet: finish adding it first.", None)
     if token.is_expired:
@@ -59,17 +68,18 @@ def sync_refusal(
             f"A {kind_label} sync of this token is {state_label}; a new one can start when it ends.",
             active_job.deadline_at,
         )
-    if kind == SyncKind.FULL:
-        return full_sync_refusal(token, now)
-    if kind == SyncKind.MANUAL and token.last_manual_sync_at is not None:
+    if trigger in ADMIN_TRIGGERS and token.last_manual_sync_at is not None:
         allowed = token.last_manual_sync_at + timedelta(seconds=settings.DEP_MANUAL_SYNC_MIN_INTERVAL_S)
         if now < allowed:
             minutes = settings.DEP_MANUAL_SYNC_MIN_INTERVAL_S // 60
             return Refusal(
                 "manual_sync_interval",
-                f"Sync runs at most once every {minutes} minutes; it can be used again at {_when(allowed)}.",
+                f"Sync and Full sync run at most once every {minutes} minutes together; they can be used "
+                f"again at {_when(allowed)}.",
                 allowed,
             )
+    if kind == SyncKind.FULL:
+        return full_sync_refusal(token, now)
     return None
 
 

@@ -10,7 +10,7 @@ import queue
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -29,10 +29,19 @@ from depportal.apple import (
 )
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
-from devices.services import device_apply_apple_page, device_count_assigned, device_mark_unlisted_removed
+from devices.models import Device
 from profiles.services import profile_assign_default_to_new_devices
-from syncjobs.models import ACTIVE_STATES, SyncJob, SyncKind, SyncState, SyncTrigger
+from syncjobs.models import (
+    ACTIVE_STATES,
+    ADMIN_TRIGGERS,
+    RECORD_PROBLEMS_KEPT,
+    SyncJob,
+    SyncKind,
+    SyncState,
+    SyncTrigger,
+)
 from syncjobs.policy import Refusal, first_auto_sync_slot, full_sync_refusal, sync_refusal
+from syncjobs.writer import device_apply_apple_page, device_count_assigned, device_mark_unlisted_removed
 from tokens.models import EnrollmentProgramToken, TokenState
 from tokens.services import token_client
 
@@ -79,9 +88,9 @@ def syncjob_request(*, token: EnrollmentProgramToken, kind: str, trigger: str, a
     now = timezone.now()
     with transaction.atomic():
         token = EnrollmentProgramToken.objects.select_for_update().get(pk=token.pk)
-        refusal = sync_refusal(token, kind, now, syncjob_active(token))
+        refusal = sync_refusal(token, kind, now, syncjob_active(token), trigger=trigger)
         if refusal is None and kind != SyncKind.FULL and not token.sync_cursor:
-            # No cursor yet (a new token, or one reset): this sync has to be a full fetch.
+            # No cursor since an admin reset it: the fetch that follows is theirs, under the 7-day rule.
             refusal = full_sync_refusal(token, now)
         if refusal is not None:
             raise SyncRefused(refusal, now)
@@ -96,8 +105,8 @@ def syncjob_request(*, token: EnrollmentProgramToken, kind: str, trigger: str, a
                 )
         except IntegrityError:
             # The constraint caught a race the lock did not (e.g. a job row created outside this path).
-            raise SyncRefused(sync_refusal(token, kind, now, syncjob_active(token)), now) from None
-        if kind == SyncKind.MANUAL:
+            raise SyncRefused(sync_refusal(token, kind, now, syncjob_active(token), trigger=trigger), now) from None
+        if trigger in ADMIN_TRIGGERS:
             token.last_manual_sync_at = now
             token.save(update_fields=["last_manual_sync_at"])
         if trigger != SyncTrigger.SCHEDULE:
@@ -112,14 +121,36 @@ def syncjob_request(*, token: EnrollmentProgramToken, kind: str, trigger: str, a
     return job
 
 
+def syncjob_token_activated(*, token: EnrollmentProgramToken, **_) -> None:
+    """A token was added: give it its place in the daily schedule, and fetch its devices once it is committed.
+
+    Intune syncs a token by itself once it is added; the fetch is the one Apple requires (no cursor yet), so
+    no admin window or 7-day rule holds it back. Should the process stop before the fetch is queued, the
+    token's first scheduled slot fetches instead.
+    """
+    token.next_auto_sync_at = first_auto_sync_slot(token.pk, timezone.now())
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(next_auto_sync_at=token.next_auto_sync_at)
+
+    def first_sync():
+        try:
+            syncjob_request(token=token, kind=SyncKind.FULL, trigger=SyncTrigger.SETUP)
+        except SyncRefused as refused:
+            logger.info("token %s: first sync not queued: %s", token.pk, refused.message)
+
+    transaction.on_commit(first_sync)
+
+
 def syncjob_claim(job_id: int) -> SyncJob | None:
-    """Take the job for this worker: a queued job, or a running one whose worker stopped beating."""
+    """Take the job for this worker: a queued job, or a running one whose worker stopped beating.
+
+    Each claim counts `attempt` up; the worker writes only while the job still carries its count.
+    """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.DEP_SYNC_HEARTBEAT_LEASE_S)
     claimed = (
         SyncJob.objects.filter(pk=job_id)
         .filter(Q(state=SyncState.QUEUED) | Q(state=SyncState.RUNNING, heartbeat_at__lt=stale))
-        .update(state=SyncState.RUNNING, heartbeat_at=now)
+        .update(state=SyncState.RUNNING, heartbeat_at=now, attempt=F("attempt") + 1)
     )
     if not claimed:
         return None
@@ -133,11 +164,18 @@ class SyncTimedOut(Exception):
     pass
 
 
+class JobTakenOver(Exception):
+    """The job is no longer this worker's: reaped (timed out) or handed to another worker. Stop, write nothing."""
+
+
 @dataclass
 class _Run:
     job: SyncJob
     token: EnrollmentProgramToken
-    added: list[str] = field(default_factory=list)
+
+    def mine(self):
+        """The job's row while this worker still holds it (the fencing condition of every write)."""
+        return SyncJob.objects.filter(pk=self.job.pk, state=SyncState.RUNNING, attempt=self.job.attempt)
 
 
 def syncjob_run(*, job_id: int) -> dict:
@@ -152,16 +190,21 @@ def syncjob_run(*, job_id: int) -> dict:
         if remaining <= 0:
             raise SyncTimedOut()
         _sync(run, client)
-        _assign_default_profile(run)
+    except JobTakenOver:
+        logger.warning("sync job %s: taken over by the reaper or another worker; this worker stops", job_id)
     except SyncTimedOut:
         _finish_failed(run, SyncState.TIMED_OUT, "DEADLINE", _deadline_message())
-    except SyncRefused as refused:
-        _finish_failed(run, SyncState.FAILED, refused.refusal.rule.upper(), refused.message)
     except AppleError as error:
         _finish_apple_error(run, error)
-    except Exception as error:  # the job must end in a state; the traceback goes to the log
+    except Exception:  # the job must end in a state; the traceback (with the raw error) goes to the log only
         logger.exception("sync job %s failed", job_id)
-        _finish_failed(run, SyncState.FAILED, "INTERNAL_ERROR", f"The sync stopped on an internal error: {error}")
+        _finish_failed(
+            run,
+            SyncState.FAILED,
+            "INTERNAL_ERROR",
+            f"The sync stopped on an internal error (logged as sync job {job_id}); the next sync continues "
+            "from the last page stored.",
+        )
     else:
         _finish_succeeded(run)
     finally:
@@ -175,50 +218,71 @@ def _deadline_message() -> str:
 
 
 def _sync(run: _Run, client) -> None:
+    """Continue a fetch part-way, run the fetch Apple requires or the admin asked for, or a delta sync.
+
+    Apple (sync-devices): EXHAUSTED_CURSOR means "the cursor had returned all devices in previous calls", so
+    there is nothing more to apply; EXPIRED_CURSOR and INVALID_CURSOR mean only a new fetch can continue,
+    which runs at once (DESIGN.md rule 1: a fetch Apple requires is not held back by the 7-day rule).
+    """
     token = run.token
-    resuming_fetch = token.sync_cursor_is_fetch and bool(token.sync_cursor)
-    if run.job.kind == SyncKind.FULL or not token.sync_cursor or resuming_fetch:
-        _full(run, client, token.sync_cursor if resuming_fetch else None)
+    if token.sync_fetch_job_id is not None and token.sync_cursor:
+        _full(run, client, token.sync_cursor, token.sync_fetch_job_id, "continues a fetch that stopped part-way")
+        return
+    if not token.sync_cursor:
+        reason = "first sync of the token" if token.last_full_sync_at is None else "the cursor was reset"
+        _full(run, client, None, run.job.pk, "" if run.job.kind == SyncKind.FULL else reason)
+        return
+    if run.job.kind == SyncKind.FULL:
+        _full(run, client, None, run.job.pk, "")
         return
     try:
-        _pages(run, client.sync_devices(token.sync_cursor), full=False)
-    except CursorError as error:
-        if isinstance(error, CursorExhausted):
-            raise
-        refusal = full_sync_refusal(run.token, timezone.now())
-        if refusal is not None:
-            raise SyncRefused(
-                Refusal(
-                    "cursor_rejected",
-                    f"Apple no longer accepts this token's cursor ({error.code}), so only a full sync can "
-                    f"continue. {refusal.message}",
-                    refusal.next_allowed_at,
-                ),
-                timezone.now(),
-            ) from None
-        logger.info("sync job %s: cursor rejected (%s); running a full sync", run.job.pk, error.code)
-        _full(run, client, None)
-
-
-def _full(run: _Run, client, cursor: str | None) -> None:
-    SyncJob.objects.filter(pk=run.job.pk).update(ran_full=True)
-    try:
-        _pages(run, client.fetch_devices(cursor), full=True)
+        _pages(run, client.sync_devices(token.sync_cursor), fetch_job_id=None)
     except CursorExhausted:
-        pass  # a resumed fetch whose cursor had already returned everything: the fetch is complete
+        logger.info("sync job %s: Apple reports no further changes (EXHAUSTED_CURSOR)", run.job.pk)
+    except CursorError as error:
+        logger.info("sync job %s: cursor rejected (%s); running the fetch Apple requires", run.job.pk, error.code)
+        _full(run, client, None, run.job.pk, f"Apple rejected the cursor, {error.code}")
+
+
+def _full(run: _Run, client, cursor: str | None, fetch_job_id: int, reason: str) -> None:
+    listed_before = 0
+    if fetch_job_id != run.job.pk:
+        # Continuing: the devices the fetch listed in earlier jobs count for this one too.
+        listed_before = (
+            SyncJob.objects.filter(fetch_job_id=fetch_job_id).exclude(pk=run.job.pk).order_by("-pk")
+            .values_list("devices_listed", flat=True).first() or 0
+        )  # fmt: skip
+    if not run.mine().update(
+        ran_full=True, full_reason=reason[:200], fetch_job_id=fetch_job_id, devices_listed=listed_before
+    ):
+        raise JobTakenOver()
+    try:
+        _pages(run, client.fetch_devices(cursor), fetch_job_id=fetch_job_id)
+    except CursorExhausted:
+        if cursor is None:
+            raise
+        # The stored fetch cursor had already returned every device: the fetch is complete.
+    except CursorError as error:
+        if cursor is None:
+            raise
+        logger.info("sync job %s: fetch cursor rejected (%s); fetching from the start", run.job.pk, error.code)
+        _full(run, client, None, run.job.pk, f"Apple rejected the fetch cursor, {error.code}")
+        return
     now = timezone.now()
     with transaction.atomic():
-        removed = device_mark_unlisted_removed(token_id=run.token.pk, full_sync_job_id=run.job.pk, now=now)
-        SyncJob.objects.filter(pk=run.job.pk).update(devices_removed=F("devices_removed") + removed)
-        # A full sync is rare and reads everything anyway: recount exactly, whatever the pages counted.
+        if not run.mine().exists():
+            raise JobTakenOver()
+        removed = device_mark_unlisted_removed(token_id=run.token.pk, fetch_job_id=fetch_job_id, now=now)
+        run.mine().update(devices_removed=F("devices_removed") + removed)
+        # A fetch is rare and reads everything anyway: recount exactly, whatever the pages counted.
         EnrollmentProgramToken.objects.filter(pk=run.token.pk).update(
-            sync_cursor_is_fetch=False,
+            sync_fetch_job_id=None,
             last_full_sync_at=run.job.started_at,
             device_count=device_count_assigned(token_id=run.token.pk),
         )
 
 
-def _pages(run: _Run, pages, *, full: bool) -> None:
+def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
     """Write each page with its cursor while the next pages are fetched on another thread."""
     ahead: queue.Queue = queue.Queue(maxsize=PAGES_AHEAD)
     stop = threading.Event()
@@ -251,71 +315,109 @@ def _pages(run: _Run, pages, *, full: bool) -> None:
                 return
             if kind == "error":
                 raise item
-            _apply(run, item, full=full)
+            _apply(run, item, fetch_job_id=fetch_job_id)
     finally:
         stop.set()
         fetcher.join(timeout=5)
-
-
-def _assign_default_profile(run: _Run) -> None:
-    """Rule 10: new devices of a token with a default profile get it at Apple (results recorded per device)."""
-    if not run.added:
-        return
-    jobs = profile_assign_default_to_new_devices(token=run.token, serials=run.added)
-    SyncJob.objects.filter(pk=run.job.pk).update(default_profile_assigned=sum(job.total for job in jobs))
 
 
 def _beat(run: _Run) -> None:
     now = timezone.now()
     if run.job.deadline_at and now > run.job.deadline_at:
         raise SyncTimedOut()
-    SyncJob.objects.filter(pk=run.job.pk).update(heartbeat_at=now)
+    if not run.mine().update(heartbeat_at=now):
+        raise JobTakenOver()
 
 
-def _apply(run: _Run, page, *, full: bool) -> None:
+def _apply(run: _Run, page, *, fetch_job_id: int | None) -> None:
     """One page: device changes, the cursor after them and the job's counters commit together."""
     now = timezone.now()
     if run.job.deadline_at and now > run.job.deadline_at:
         raise SyncTimedOut()
     with transaction.atomic():
+        # Locks the job row first: a reaper or a second worker cannot take it over while the page is written.
+        job = run.mine().select_for_update().only("record_problems", "record_problem_count").first()
+        if job is None:
+            raise JobTakenOver()
         result = device_apply_apple_page(
-            token_id=run.token.pk,
-            records=page.devices,
-            now=now,
-            full_sync_job_id=run.job.pk if full else None,
-            job_id=run.job.pk,
+            token_id=run.token.pk, records=page.devices, now=now, fetch_job_id=fetch_job_id, job_id=run.job.pk
         )
         EnrollmentProgramToken.objects.filter(pk=run.token.pk).update(
             sync_cursor=page.cursor,
-            sync_cursor_is_fetch=full,
+            sync_fetch_job_id=fetch_job_id,
             device_count=Greatest(F("device_count") + result.assigned_delta, 0),
         )
-        SyncJob.objects.filter(pk=run.job.pk).update(
-            pages=F("pages") + 1,
-            devices_added=F("devices_added") + len(result.added),
-            devices_modified=F("devices_modified") + result.modified,
-            devices_removed=F("devices_removed") + result.removed,
-            devices_unchanged=F("devices_unchanged") + result.unchanged,
-            heartbeat_at=now,
-        )
-    run.added.extend(result.added)
+        updates = {
+            "pages": F("pages") + 1,
+            "devices_added": F("devices_added") + len(result.added),
+            "devices_modified": F("devices_modified") + result.modified,
+            "devices_removed": F("devices_removed") + result.removed,
+            "devices_unchanged": F("devices_unchanged") + result.unchanged,
+            "heartbeat_at": now,
+        }
+        if fetch_job_id is not None:
+            updates["devices_listed"] = F("devices_listed") + result.listed
+        if result.problems or result.refused:
+            kept = job.record_problems[:RECORD_PROBLEMS_KEPT]
+            updates.update(
+                records_refused=F("records_refused") + result.refused,
+                record_problem_count=F("record_problem_count") + len(result.problems),
+                record_problems=kept + result.problems[: RECORD_PROBLEMS_KEPT - len(kept)],
+            )
+            for problem in result.problems[:5]:
+                logger.warning(
+                    "sync job %s: %s %s: %s", run.job.pk, problem["serial"], problem["field"], problem["problem"]
+                )
+        run.mine().update(**updates)
 
 
 def _finish_succeeded(run: _Run) -> None:
+    from syncjobs.tasks import syncjob_default_profile_task
+
     now = timezone.now()
     token = run.token
     with transaction.atomic():
-        job = SyncJob.objects.select_for_update().get(pk=run.job.pk)
+        if not run.mine().update(state=SyncState.SUCCEEDED, finished_at=now):
+            logger.warning("sync job %s: taken over before it could finish; left as it is", run.job.pk)
+            return
+        ran_full = SyncJob.objects.filter(pk=run.job.pk).values_list("ran_full", flat=True).get()
         updates = {"last_successful_sync_at": now, "last_error_code": "", "last_error_message": ""}
-        if not job.ran_full:
+        if not ran_full:
             updates["last_delta_sync_at"] = now
         EnrollmentProgramToken.objects.filter(pk=token.pk).update(**updates)
         EnrollmentProgramToken.objects.filter(
             pk=token.pk, state__in=[TokenState.ERROR, TokenState.TERMS_NOT_ACCEPTED]
         ).update(state=TokenState.ACTIVE)
-        job.state = SyncState.SUCCEEDED
-        job.finished_at = now
-        job.save(update_fields=["state", "finished_at"])
+        # Rule 10, as its own job: devices that arrived without a profile get the default for their platform.
+        if Device.objects.filter(token_id=token.pk, default_profile_pending=True).exists():
+            transaction.on_commit(lambda: syncjob_default_profile_task.delay(run.job.pk))
+
+
+DEFAULT_PROFILE_BATCH = 10_000
+
+
+def syncjob_assign_default_profiles(*, job_id: int) -> int:
+    """Give the token's default profile (per platform) to its devices that arrived without one; returns how many.
+
+    Runs after the sync job that found them, in its own task, so a long assignment never holds the sync job's
+    heartbeat or deadline. Devices stay marked until handled, so a crash here loses none of them.
+    """
+    job = SyncJob.objects.select_related("token").get(pk=job_id)
+    assigned = 0
+    while True:
+        serials = list(
+            Device.objects.filter(token_id=job.token_id, default_profile_pending=True)
+            .order_by("pk")
+            .values_list("serial_number", flat=True)[:DEFAULT_PROFILE_BATCH]
+        )
+        if not serials:
+            break
+        jobs = profile_assign_default_to_new_devices(token=job.token, serials=serials)
+        assigned += sum(assignment.total for assignment in jobs)
+        Device.objects.filter(token_id=job.token_id, serial_number__in=serials).update(default_profile_pending=False)
+    if assigned:
+        SyncJob.objects.filter(pk=job_id).update(default_profile_assigned=F("default_profile_assigned") + assigned)
+    return assigned
 
 
 def _finish_apple_error(run: _Run, error: AppleError) -> None:
@@ -333,9 +435,8 @@ def _finish_apple_error(run: _Run, error: AppleError) -> None:
 def _finish_failed(run: _Run, state: str, code: str, message: str, *, token_state: str = TokenState.ERROR) -> None:
     now = timezone.now()
     with transaction.atomic():
-        SyncJob.objects.filter(pk=run.job.pk, state=SyncState.RUNNING).update(
-            state=state, finished_at=now, error_code=code[:64], error_message=message
-        )
+        if not run.mine().update(state=state, finished_at=now, error_code=code[:64], error_message=message):
+            return
         EnrollmentProgramToken.objects.filter(pk=run.token.pk).update(
             state=token_state, last_error_code=code[:64], last_error_message=message
         )
@@ -399,7 +500,7 @@ def token_sync_cursor_reset(*, actor, token: EnrollmentProgramToken) -> Enrollme
     """Forget the stored cursor so the next sync is a full sync (still under the 7-day rule)."""
     if syncjob_active(token) is not None:
         raise ApplicationError("A sync of this token is running; reset the cursor when it has ended.")
-    EnrollmentProgramToken.objects.filter(pk=token.pk).update(sync_cursor="", sync_cursor_is_fetch=False)
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(sync_cursor="", sync_fetch_job_id=None)
     audit_record(actor=actor, action="reset_cursor", obj=token, scope_tags=list(token.scope_tags.all()))
     token.refresh_from_db()
     return token

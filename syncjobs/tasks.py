@@ -29,3 +29,8 @@ def syncjob_reap_task() -> dict:
 @shared_task(expires=240)
 def syncjob_schedule_due_task() -> dict:
     return services.syncjob_schedule_due()
+
+
+@shared_task(acks_late=True)
+def syncjob_default_profile_task(job_id: int) -> int:
+    return services.syncjob_assign_default_profiles(job_id=job_id)

@@ -90,6 +90,27 @@ def apple(depsim, settings):
     return depsim
 
 
+def finish_first_sync(token, timeout: float = 60) -> None:
+    """Run the first sync a new token queues for itself (when its activation committed), as a worker would.
+
+    In a test wrapped in a transaction nothing committed, so no first sync was queued; where one was (live-server
+    and worker tests), it runs here, or, when a real worker took it, this waits until it has ended.
+    """
+    import time
+
+    from syncjobs.models import ACTIVE_STATES, SyncJob, SyncTrigger
+    from syncjobs.services import syncjob_run
+
+    job = SyncJob.objects.filter(token=token, trigger=SyncTrigger.SETUP).first()
+    if job is None:
+        return
+    syncjob_run(job_id=job.pk)
+    deadline = time.monotonic() + timeout
+    while SyncJob.objects.filter(pk=job.pk, state__in=ACTIVE_STATES).exists():
+        assert time.monotonic() < deadline, "the first sync of the new token did not end"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def onboard(apple):
     """onboard(actor, name=..., tags=[...]) -> an active token, set up the way the wizard does it."""
@@ -105,6 +126,7 @@ def onboard(apple):
             apple_id=apple_id,
             scope_tags=tags,
         )
+        finish_first_sync(token)
         token.refresh_from_db()
         token.apple_server = server
         return token

@@ -56,9 +56,11 @@ class EnrollmentProgramToken(models.Model):
     last_error_message = models.TextField(blank=True)
 
     # Sync bookkeeping (syncjobs owns the rules). Apple cursors may be up to 1000 characters: a TextField
-    # never truncates one. The cursor is a fetch cursor while a full sync is part-way, a sync cursor after.
+    # never truncates one. While a fetch (full sync) is part-way, the cursor is a fetch cursor and
+    # sync_fetch_job_id names the job that began the fetch: every device the fetch lists, in any of the jobs
+    # that continue it, is marked with that id. Empty afterwards, when the cursor is a sync cursor.
     sync_cursor = models.TextField(blank=True)
-    sync_cursor_is_fetch = models.BooleanField(default=False)
+    sync_fetch_job_id = models.BigIntegerField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
     last_delta_sync_at = models.DateTimeField(null=True, blank=True)
     last_manual_sync_at = models.DateTimeField(null=True, blank=True)

@@ -25,8 +25,8 @@ from depportal.apple.tokenfile import (
 )
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
-from syncjobs.policy import first_auto_sync_slot
 from tokens.models import EnrollmentProgramToken, TokenState
+from tokens.signals import token_activated
 
 # Activation and renewal happen while an admin waits: give Apple a short, bounded time.
 INTERACTIVE_APPLE_DEADLINE_S = 30
@@ -111,9 +111,9 @@ def token_activate(
         token.state = TokenState.ACTIVE
         token.pending_expires_at = None
         token.activated_at = now
-        token.next_auto_sync_at = first_auto_sync_slot(token.pk, now)
         _save_unique(token)
         token.scope_tags.set(tags)
+        token_activated.send(sender=EnrollmentProgramToken, token=token)
         _audit(
             actor,
             "create",

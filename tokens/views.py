@@ -13,7 +13,6 @@ from depportal.accounts.roles import CHANGE
 from depportal.accounts.scoping import scoped
 from depportal.console import ConsoleMixin
 from depportal.exceptions import ApplicationError
-from syncjobs.views import sync_panel_context
 from tokens import selectors, services
 from tokens.alerts import token_alerts
 from tokens.forms import ConsentForm, TokenEditForm, TokenRenewForm, TokenUploadForm
@@ -179,7 +178,6 @@ class TokenDetailView(ConsoleMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(token=self.token, alerts=token_alerts(self.token))
-        context.update(sync_panel_context(self.request, self.token))
         return context
 
 

@@ -21,7 +21,7 @@ from profiles.api.views import (
     TokenDefaultProfileViewSet,
     VppTokenViewSet,
 )
-from syncjobs.api.views import SyncJobViewSet
+from syncjobs.api.views import SyncJobViewSet, TokenSyncViewSet
 from tokens.api.views import TokenViewSet
 
 router = DefaultRouter()
@@ -31,8 +31,10 @@ router.register("users", UserViewSet, basename="user")
 router.register("role-assignments", RoleAssignmentViewSet, basename="role-assignment")
 router.register("api-tokens", ApiTokenViewSet, basename="api-token")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
-# Only adds tokens/{id}/default-profile/; registered before TokenViewSet so the API root's "tokens" stays its list.
+# These only add tokens/{id}/default-profile/, sync/ and reset-cursor/; registered before TokenViewSet
+# so the API root's "tokens" stays its list.
 router.register("tokens", TokenDefaultProfileViewSet, basename="token-default-profile")
+router.register("tokens", TokenSyncViewSet, basename="token-sync")
 router.register("tokens", TokenViewSet, basename="token")
 router.register("profiles", ProfileViewSet, basename="profile")
 router.register("assignment-jobs", AssignmentJobViewSet, basename="assignment-job")

@@ -109,7 +109,7 @@ def test_fifty_concurrent_requests_make_exactly_one_job(apple, onboard, admin_us
     codes = sorted(response.status_code for response in responses)
     assert codes == [202] + [429] * 49
     assert all(int(r.headers["Retry-After"]) > 0 for r in responses if r.status_code == 429)
-    assert SyncJob.objects.filter(token=token).count() == 1
+    assert SyncJob.objects.filter(token=token, trigger="api").count() == 1
 
 
 def test_reset_cursor_from_the_command_line(apple, onboard, admin_user, capsys):

@@ -18,6 +18,14 @@ def _sync(token, kind=SyncKind.MANUAL, trigger=SyncTrigger.CONSOLE, actor=None, 
     return job
 
 
+def _past_the_windows(token):
+    """As if the 7-day full-sync rule and the admin's 15-minute window had both passed."""
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(
+        last_full_sync_at=timezone.now() - timedelta(days=8), last_manual_sync_at=None
+    )
+    token.refresh_from_db()
+
+
 def _live_serials(token):
     return set(
         Device.objects.filter(token=token, removed_at__isnull=True, deleted_here_at__isnull=True).values_list(
@@ -33,7 +41,7 @@ def test_first_sync_is_a_full_fetch_committed_page_by_page(apple, onboard, admin
     assert job.state == SyncState.SUCCEEDED, job.error_message
     assert job.ran_full and job.pages == 3 and job.devices_added == 2500
     token.refresh_from_db()
-    assert token.sync_cursor and not token.sync_cursor_is_fetch and token.last_full_sync_at == job.started_at
+    assert token.sync_cursor and token.sync_fetch_job_id is None and token.last_full_sync_at == job.started_at
     assert token.device_count == 2500
     assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
 
@@ -69,6 +77,14 @@ def test_manual_sync_rules_and_one_job_at_a_time(apple, onboard, admin_user, dja
     assert refused.value.extra["rule"] == "manual_sync_interval"
     assert 890 <= refused.value.extra["retry_after"] <= 900
     assert refused.value.status == 429
+    # Sync and Full sync share the admin's 15-minute window (the seed: one admin sync per 15 minutes).
+    with pytest.raises(services.SyncRefused) as refused:
+        services.syncjob_request(token=token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    assert refused.value.extra["rule"] == "manual_sync_interval"
+    assert "Sync and Full sync" in refused.value.message
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(
+        last_manual_sync_at=timezone.now() - timedelta(minutes=16)
+    )
     with pytest.raises(services.SyncRefused) as refused:
         services.syncjob_request(token=token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     assert refused.value.extra["rule"] == "full_sync_interval"
@@ -91,8 +107,7 @@ def test_device_deleted_here_returns_only_with_a_full_sync(apple, onboard, admin
     apple.update_device(serial, color="RED")
     _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
     assert serial not in _live_serials(token)
-    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=timezone.now() - timedelta(days=8))
-    token.refresh_from_db()
+    _past_the_windows(token)
     job = _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     assert job.state == SyncState.SUCCEEDED and serial in _live_serials(token)
 
@@ -102,25 +117,25 @@ def test_full_sync_marks_devices_apple_no_longer_lists(apple, onboard, admin_use
     devices = apple.add_devices(token.server_uuid, count=3)
     _sync(token)
     Device.objects.create(token=token, serial_number="GHOST0000001")
-    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=timezone.now() - timedelta(days=8))
-    token.refresh_from_db()
+    _past_the_windows(token)
     job = _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     assert job.devices_removed == 1
     assert _live_serials(token) == {d["serial_number"] for d in devices}
 
 
-def test_expired_cursor_falls_back_to_full_or_says_when(apple, onboard, admin_user):
+def test_a_cursor_apple_rejects_runs_the_fetch_apple_requires_at_once(apple, onboard, admin_user):
+    """DESIGN.md rule 1: the fetch Apple requires is not held back by the 7-day rule (Intune does the same)."""
     token = onboard(admin_user)
-    apple.add_devices(token.server_uuid, count=3)
+    devices = apple.add_devices(token.server_uuid, count=3)
     _sync(token)
     apple.advance_clock(8 * 86400)
+    apple.unassign_devices(token.server_uuid, [devices[0]["serial_number"]])
     job = _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
-    assert job.state == SyncState.FAILED and job.error_code == "CURSOR_REJECTED"
-    assert "only a full sync can continue" in job.error_message and "next is possible from" in job.error_message
-    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=timezone.now() - timedelta(days=8))
+    assert job.state == SyncState.SUCCEEDED, job.error_message
+    assert job.ran_full and job.full_reason == "Apple rejected the cursor, EXPIRED_CURSOR"
+    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
     token.refresh_from_db()
-    job = _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
-    assert job.state == SyncState.SUCCEEDED and job.ran_full
+    assert token.device_count == 2 and token.sync_fetch_job_id is None
 
 
 def test_terms_not_signed_marks_the_token(apple, onboard, admin_user):

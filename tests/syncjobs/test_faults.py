@@ -87,7 +87,7 @@ def test_fatal_faults_mid_sync_keep_whole_pages_and_a_retry_finishes(
     assert token.state == token_state and token.last_error_message
     # Page one committed with its cursor; nothing of page two.
     assert job.pages == 1 and len(_stored_serials(token)) == 1000
-    assert token.sync_cursor and token.sync_cursor_is_fetch
+    assert token.sync_cursor and token.sync_fetch_job_id is not None
 
     apple.clear_faults()
     EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_manual_sync_at=None)
@@ -96,4 +96,4 @@ def test_fatal_faults_mid_sync_keep_whole_pages_and_a_retry_finishes(
     assert retry.pages == 2 and retry.devices_added == DEVICES - 1000
     assert _stored_serials(token) == _apple_serials(apple, token)
     token.refresh_from_db()
-    assert token.state == TokenState.ACTIVE and not token.sync_cursor_is_fetch
+    assert token.state == TokenState.ACTIVE and token.sync_fetch_job_id is None

@@ -94,7 +94,7 @@ def test_a_killed_worker_loses_and_duplicates_nothing(apple, onboard, admin_user
         assert stored == {device["serial_number"] for device in apple.devices(token.server_uuid)}
         assert len(stored) == DEVICES
         token = EnrollmentProgramToken.objects.get(pk=token.pk)
-        assert token.sync_cursor and not token.sync_cursor_is_fetch and token.device_count == DEVICES
+        assert token.sync_cursor and token.sync_fetch_job_id is None and token.device_count == DEVICES
     finally:
         for process in (first, second):
             if process is not None and process.poll() is None:

@@ -2,16 +2,11 @@ from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from depportal.accounts.roles import CHANGE
-from depportal.accounts.scoping import is_administrator
 from depportal.api.permissions import RolePermission
-from syncjobs.api.serializers import SyncJobOutputSerializer, SyncRequestInputSerializer
-from syncjobs.models import SyncKind, SyncTrigger
-from syncjobs.services import syncjob_request, token_sync_cursor_reset
 from tokens import selectors, services
 from tokens.api import serializers as s
 from tokens.models import EnrollmentProgramToken
@@ -116,28 +111,4 @@ class TokenViewSet(viewsets.GenericViewSet):
             token_file=data.validated_data["token_file"].read(services.MAX_TOKEN_FILE_BYTES + 1),
             apple_id=data.validated_data["apple_id"],
         )
-        return Response(s.TokenOutputSerializer(token).data)
-
-    @extend_schema(
-        request=SyncRequestInputSerializer,
-        responses={202: SyncJobOutputSerializer, 429: OpenApiResponse(description="Not allowed now: rule and time")},
-    )
-    @action(detail=True, methods=["post"])
-    def sync(self, request, pk=None):
-        """Start a sync. Refused with 429, Retry-After and the next allowed time when a rule forbids it."""
-        token = self._get(pk, CHANGE)
-        data = SyncRequestInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        kind = SyncKind.FULL if data.validated_data["kind"] == "full" else SyncKind.MANUAL
-        job = syncjob_request(token=token, kind=kind, trigger=SyncTrigger.API, actor=request.user)
-        return Response(SyncJobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
-
-    @extend_schema(request=None, responses=s.TokenOutputSerializer)
-    @action(detail=True, methods=["post"], url_path="reset-cursor")
-    def reset_cursor(self, request, pk=None):
-        """Forget the stored cursor: the next sync is a full sync (Administrators only; 7-day rule applies)."""
-        token = self._get(pk, CHANGE)
-        if not is_administrator(request.user):
-            raise PermissionDenied("Only Administrators may reset a token's cursor.")
-        token = token_sync_cursor_reset(actor=request.user, token=token)
         return Response(s.TokenOutputSerializer(token).data)

@@ -1,0 +1,402 @@
+"""Writing Apple's device records: bulk, per page, idempotent (a retried page changes nothing twice).
+
+Apple's rules (Device Assignment Services, developer.apple.com/documentation/devicemanagement):
+- "Get a List of Devices" (fetch-devices) lists the devices assigned to the MDM server now; a fetch that
+  pages is one listing, whatever the number of jobs that walk it.
+- "Sync the List of Devices" (sync-devices) returns changes since a cursor and "may return the same device
+  more than once": duplicates resolve by serial number, the record with the latest `op_date` winning. The
+  op_date is Apple's: it is stored as Apple sent it and only ever compared with Apple's.
+
+One bad record never stops a page: text the database would refuse is cleaned per field, a record without a
+usable serial number is refused alone, and each is reported with its serial on the job.
+"""
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import connection
+from django.utils.dateparse import parse_datetime
+
+from devices.models import Device, DeviceOp
+
+# Apple's record keys stored in columns, with the column length (zentral truncates to 256 too).
+_TEXT_FIELDS = {
+    "model": 256,
+    "description": 256,
+    "color": 256,
+    "asset_tag": 256,
+    "os": 64,
+    "device_family": 64,
+    "profile_uuid": 64,
+    "device_assigned_by": 256,
+    "op_type": 16,
+}
+_TIME_FIELDS = ("profile_assign_time", "profile_push_time", "device_assigned_date", "op_date")
+_KNOWN = {"serial_number", "profile_status", *_TEXT_FIELDS, *_TIME_FIELDS, "response_status"}
+_STATUSES = {"empty", "assigned", "pushed", "removed"}
+_UPDATED_COLUMNS = ["profile_status", *_TEXT_FIELDS, *_TIME_FIELDS, "extra"]
+_NEVER = datetime.min.replace(tzinfo=UTC)
+_OP_DATE = _UPDATED_COLUMNS.index("op_date")
+SERIAL_MAX = 64
+# Apple's newer fields are small scalars and lists; anything deeper or larger is not a device field.
+_EXTRA_MAX_DEPTH = 6
+_EXTRA_MAX_CHARS = 16_384
+# Text PostgreSQL refuses (NUL) or that cannot be encoded (lone surrogates), and other control characters.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_SERIAL_OK = re.compile(r"[0-9A-Za-z._\-]+")
+
+
+@dataclass
+class PageResult:
+    added: list[str]
+    modified: int
+    removed: int
+    unchanged: int
+    # Change in the number of devices assigned here (not removed, not deleted here), kept exactly per page
+    # so the token's count never needs a count over all its devices.
+    assigned_delta: int = 0
+    # Devices of the page that Apple lists (a fetch page) or that are assigned after the page (a delta page).
+    listed: int = 0
+    refused: int = 0
+    problems: list[dict] = field(default_factory=list)
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+        self.refused = 0
+
+    def add(self, serial: str, name: str, problem: str) -> None:
+        self.items.append({"serial": serial, "field": name, "problem": problem})
+
+
+def _printable(value: str) -> str:
+    """A serial number as it may be shown: unstorable characters escaped, bounded."""
+    return _UNSTORABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)[:80]
+
+
+def _serial(record, problems: _Problems) -> str | None:
+    """The record's serial number, or None (the record is refused and reported)."""
+    if not isinstance(record, dict):
+        problems.refused += 1
+        problems.add("", "record", "Apple sent a record that is not an object; it was skipped.")
+        return None
+    value = record.get("serial_number")
+    serial = value.strip() if isinstance(value, str) else ""
+    if serial and len(serial) <= SERIAL_MAX and _SERIAL_OK.fullmatch(serial):
+        return serial
+    problems.refused += 1
+    shown = _printable(value) if isinstance(value, str) else repr(value)[:80]
+    problems.add(shown, "serial_number", "Apple sent a record without a usable serial number; it was skipped.")
+    return None
+
+
+def _text(serial: str, name: str, value, length: int, problems: _Problems) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        problems.add(serial, name, f"Apple sent {type(value).__name__} where text belongs; left empty.")
+        return ""
+    text = str(value)
+    cleaned = _UNSTORABLE.sub("", text)
+    if cleaned != text:
+        problems.add(serial, name, "Control characters (such as NUL) removed.")
+    return cleaned[:length]
+
+
+def _time(value) -> datetime | None:
+    """Apple's timestamp, or None for none (Apple's zero date `0001-...` included)."""
+    if not value or not isinstance(value, str) or value.startswith("0001-"):
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
+
+
+def _checked_time(serial: str, name: str, value, problems: _Problems) -> datetime | None:
+    parsed = _time(value)
+    if parsed is None and value and not (isinstance(value, str) and value.startswith("0001-")):
+        problems.add(serial, name, "Not a date Apple's format allows; left empty.")
+    return parsed
+
+
+def _clean_json(value, depth: int = 0):
+    """Apple's extra fields as JSON PostgreSQL accepts: no NUL or lone surrogates, no NaN, bounded depth."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    if depth >= _EXTRA_MAX_DEPTH:
+        return None
+    if isinstance(value, list):
+        return [_clean_json(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {_UNSTORABLE.sub("", str(key)): _clean_json(item, depth + 1) for key, item in value.items()}
+    return None
+
+
+def _row(serial: str, record: dict, problems: _Problems) -> dict:
+    row = {name: _text(serial, name, record.get(name), length, problems) for name, length in _TEXT_FIELDS.items()}
+    row.update({name: _checked_time(serial, name, record.get(name), problems) for name in _TIME_FIELDS})
+    status = record.get("profile_status") or "empty"
+    row["profile_status"] = status if status in _STATUSES else "empty"
+    extra = _clean_json({key: value for key, value in record.items() if key not in _KNOWN})
+    if extra != {key: value for key, value in record.items() if key not in _KNOWN}:
+        problems.add(serial, "extra", "Unstorable values in Apple's other fields were removed.")
+    if len(json.dumps(extra)) > _EXTRA_MAX_CHARS:
+        problems.add(serial, "extra", "Apple's other fields were too large to keep; dropped.")
+        extra = {}
+    row["extra"] = extra
+    return row
+
+
+def _latest_per_serial(records: Iterable, problems: _Problems) -> dict[str, dict]:
+    """Apple may repeat a serial within a sync: keep the record with the latest op_date (ties: the last)."""
+    latest: dict[str, dict] = {}
+    for record in records:
+        serial = _serial(record, problems)
+        if serial is None:
+            continue
+        current = latest.get(serial)
+        if current is None or (_time(record.get("op_date")) or _NEVER) >= (_time(current.get("op_date")) or _NEVER):
+            latest[serial] = record
+    return latest
+
+
+def _without_profile(row: dict) -> bool:
+    return not row["profile_uuid"] and row["profile_status"] in ("empty", "removed")
+
+
+def device_apply_apple_page(
+    *, token_id: int, records: list, now: datetime, fetch_job_id: int | None, job_id: int | None = None
+) -> PageResult:
+    """Upsert one page of Apple's records for a token; the caller's transaction commits it with the cursor.
+
+    A fetch page (fetch_job_id set: the job that began the fetch) lists devices Apple assigns now: they are
+    (re)activated, even when deleted here, and marked with the fetch so the ones it never lists can be found.
+    Delta ops resolve by Apple's op_date; `deleted` marks a device removed; a device deleted here stays
+    deleted whatever a delta op says (DESIGN.md rule 9). One sync per token runs at a time, so deciding from
+    the rows read at the start of the page is safe.
+    """
+    problems = _Problems()
+    full = fetch_job_id is not None
+    if not isinstance(records, list):
+        records = []
+    latest = _latest_per_serial(records, problems)
+    if not full:
+        _record_ops(token_id, records, now, job_id)
+    stored = {
+        row[0]: row[1:]
+        for row in Device.objects.filter(token_id=token_id, serial_number__in=list(latest)).values_list(
+            "serial_number", *_UPDATED_COLUMNS, "removed_at", "deleted_here_at", "full_sync_job_id"
+        )
+    }
+    added: list[str] = []
+    writes: list[tuple[str, dict]] = []
+    deletions: list[tuple[str, datetime | None]] = []
+    arrived_without_profile: list[str] = []
+    returned: list[str] = []
+    modified = assigned_delta = listed = 0
+    for serial, record in latest.items():
+        old = stored.get(serial)
+        if record.get("op_type") == "deleted":
+            # A fetch lists assigned devices only; a deletion in a fetch page just does not list the device.
+            op_date = _time(record.get("op_date"))
+            if not full and old is not None and old[-3] is None and not _older(op_date, old[_OP_DATE]):
+                deletions.append((serial, op_date))
+                assigned_delta -= old[-2] is None
+            continue
+        row = _row(serial, record, problems)
+        listed += 1
+        if old is None:
+            added.append(serial)
+            writes.append((serial, row))
+            assigned_delta += 1
+            if _without_profile(row):
+                arrived_without_profile.append(serial)
+            continue
+        *old_values, removed_at, deleted_here_at, seen_in = old
+        if not full and (deleted_here_at is not None or _older(row["op_date"], old_values[_OP_DATE])):
+            continue
+        comes_back = removed_at is not None or (full and deleted_here_at is not None)
+        assigned_delta += comes_back
+        if comes_back and _without_profile(row):
+            returned.append(serial)
+        changed = comes_back or any(
+            row[column] != value for column, value in zip(_UPDATED_COLUMNS, old_values, strict=True)
+        )
+        modified += changed
+        # A fetch marks every device it lists, changed or not, so the ones it does not list can be found.
+        if changed or (full and seen_in != fetch_job_id):
+            writes.append((serial, row))
+    fresh = set(added)
+    if connection.vendor == "postgresql" and fresh:
+        # New rows cannot conflict (this is the token's only sync), so they take COPY, PostgreSQL's fastest path.
+        _copy_new(token_id, [(s, r) for s, r in writes if s in fresh], now, fetch_job_id)
+        writes = [(s, r) for s, r in writes if s not in fresh]
+    if writes:
+        _upsert(token_id, writes, now, fetch_job_id)
+    if deletions:
+        _mark_deleted(token_id, deletions, now)
+    if returned:
+        # The profile assigned here before Apple removed the device no longer holds at Apple.
+        Device.objects.filter(token_id=token_id, serial_number__in=returned).update(
+            assigned_profile=None, assignment_action="", assignment_result="", assignment_result_at=None,
+            assignment_attempts=0, assignment_retry_at=None,
+        )  # fmt: skip
+    if arrived_without_profile or returned:
+        Device.objects.filter(token_id=token_id, serial_number__in=arrived_without_profile + returned).update(
+            default_profile_pending=True
+        )
+    unchanged = len(latest) - len(added) - modified - len(deletions)
+    return PageResult(
+        added=added,
+        modified=modified,
+        removed=len(deletions),
+        unchanged=unchanged,
+        assigned_delta=assigned_delta,
+        listed=listed,
+        refused=problems.refused,
+        problems=problems.items,
+    )
+
+
+def _mark_deleted(token_id: int, deletions: list[tuple[str, datetime | None]], now: datetime) -> None:
+    """Apple's `deleted` ops, each with Apple's own op_date (so a later `added` from Apple compares right)."""
+    by_date: dict[datetime | None, list[str]] = {}
+    for serial, op_date in deletions:
+        by_date.setdefault(op_date, []).append(serial)
+    for op_date, serials in by_date.items():
+        Device.objects.filter(token_id=token_id, serial_number__in=serials).update(
+            removed_at=now, op_type="deleted", op_date=op_date, updated_at=now
+        )
+
+
+def _record_ops(token_id: int, records: list, now: datetime, job_id: int | None) -> None:
+    """Keep every op of a delta page as the devices' history; Apple's exact repeats are kept once."""
+    seen = set()
+    ops = []
+    ignored = _Problems()
+    for record in records:
+        serial = _serial(record, ignored)
+        if serial is None:
+            continue
+        op_type = _UNSTORABLE.sub("", str(record.get("op_type") or ""))[:16]
+        op = (serial, op_type, _time(record.get("op_date")))
+        if op_type and op not in seen:
+            seen.add(op)
+            ops.append(
+                DeviceOp(
+                    token_id=token_id,
+                    serial_number=serial,
+                    op_type=op_type,
+                    op_date=op[2],
+                    sync_job_id=job_id,
+                    recorded_at=now,
+                )
+            )
+    DeviceOp.objects.bulk_create(ops)
+
+
+def _older(incoming: datetime | None, stored: datetime | None) -> bool:
+    """True for an op Apple sent before the one already applied (a repeat arriving late)."""
+    return incoming is not None and stored is not None and incoming < stored
+
+
+def _insert_values(
+    defaults: dict, token_id: int, serial: str, row: dict, now: datetime, fetch_job_id: int | None
+) -> dict:
+    """Every column of a new device row: Apple's values, the bookkeeping, and the model's defaults for the rest."""
+    fixed = {
+        "token_id": token_id,
+        "serial_number": serial,
+        "removed_at": None,
+        "deleted_here_at": None,
+        "full_sync_job_id": fetch_job_id,
+        "first_seen_at": now,
+        "updated_at": now,
+    }
+    return {**defaults, **fixed, **row, "extra": json.dumps(row["extra"])}
+
+
+def _column_defaults() -> dict:
+    # Columns Apple does not report take the model's defaults, so fields added later need no change here.
+    return {f.column: f.get_db_prep_save(f.get_default(), connection) for f in _insert_fields()}
+
+
+def _insert_fields() -> list:
+    return [field for field in Device._meta.concrete_fields if not field.primary_key]
+
+
+def _copy_new(token_id: int, rows: list[tuple[str, dict]], now: datetime, fetch_job_id: int | None) -> None:
+    fields = _insert_fields()
+    defaults = _column_defaults()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for serial, row in rows:
+        values = _insert_values(defaults, token_id, serial, row, now, fetch_job_id)
+        writer.writerow(_copy_text(values[f.column]) for f in fields)
+    buffer.seek(0)
+    columns = ", ".join(f.column for f in fields)
+    with connection.cursor() as cursor:
+        cursor.copy_expert(
+            f"COPY {Device._meta.db_table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
+        )
+
+
+def _copy_text(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _upsert(token_id: int, rows: list[tuple[str, dict]], now: datetime, fetch_job_id: int | None) -> None:
+    """One INSERT ... ON CONFLICT DO UPDATE for the page's new and changed rows."""
+    table = Device._meta.db_table
+    vendor = connection.vendor
+    fields = _insert_fields()
+    placeholders = (
+        "(" + ", ".join("%s::jsonb" if vendor == "postgresql" and f.column == "extra" else "%s" for f in fields) + ")"
+    )
+    params: list = []
+    defaults = _column_defaults()
+    for serial, row in rows:
+        values = _insert_values(defaults, token_id, serial, row, now, fetch_job_id)
+        params += [values[f.column] for f in fields]
+    updated = [*_UPDATED_COLUMNS, "removed_at", "updated_at"]
+    if fetch_job_id is not None:
+        # Apple lists it, so it is assigned here now, whatever happened before.
+        updated += ["deleted_here_at", "full_sync_job_id"]
+    # Only identifiers from the model are interpolated; every value is a query parameter.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(f.column for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join([placeholders] * len(rows))} "
+        f"ON CONFLICT (token_id, serial_number) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def device_mark_unlisted_removed(*, token_id: int, fetch_job_id: int, now: datetime) -> int:
+    """After a complete fetch: devices it never listed, in any of its jobs, are no longer assigned here."""
+    return (
+        Device.objects.filter(token_id=token_id, removed_at__isnull=True)
+        .exclude(full_sync_job_id=fetch_job_id)
+        .update(removed_at=now, updated_at=now)
+    )
+
+
+def device_count_assigned(*, token_id: int) -> int:
+    """The token's count: devices Apple assigns now that were not deleted here (the default device list)."""
+    return Device.objects.filter(token_id=token_id, removed_at__isnull=True, deleted_here_at__isnull=True).count()
