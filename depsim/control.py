@@ -158,6 +158,14 @@ class DepSimControl:
         """Forget every issued session token."""
         self._call("expire_sessions")
 
+    def set_session_rotation(self, every: int) -> None:
+        """Every `every`-th answer carries a new X-ADM-Auth-Session; the replaced one stops working (0: off)."""
+        self._call("set_session_rotation", every=every)
+
+    def set_page_max(self, maximum: int) -> None:
+        """The page `limit.maximum` GET /account advertises (and the paginated endpoints clamp to)."""
+        self._call("set_page_max", maximum=maximum)
+
     def advance_clock(self, seconds: float) -> str:
         """Move the simulated clock forward; returns the new simulated now."""
         return self._call("advance_clock", seconds=seconds)

@@ -47,6 +47,8 @@ OPERATIONS: dict[str, Callable[..., Any]] = {
     "set_latency": lambda sim, seconds, endpoint="*": sim.set_latency(seconds, endpoint),
     "set_session_ttl": lambda sim, seconds: sim.set_session_ttl(seconds),
     "expire_sessions": lambda sim: sim.expire_sessions(),
+    "set_session_rotation": lambda sim, every: sim.set_session_rotation(every),
+    "set_page_max": lambda sim, maximum: sim.set_page_max(maximum),
     "advance_clock": lambda sim, seconds: sim.advance_clock(seconds),
     "now": lambda sim: sim.now(),
     "set_throttled_serials": lambda sim, serials, retry_after_seconds=60: sim.set_throttled_serials(

@@ -178,6 +178,10 @@ class Handler(BaseHTTPRequestHandler):
                 reply = self.apple_answer(method, path, query, body, user_agent, version_header)
             except AppleError as exc:
                 reply = error_reply(exc)
+            if path != "/session" and reply.status < 400:
+                rotated = sim.rotated_session(self.headers.get("X-ADM-Auth-Session") or "")
+                if rotated:
+                    reply.headers["X-ADM-Auth-Session"] = rotated
         sim.log_request(
             method=method,
             path=path,

@@ -252,6 +252,11 @@ class Simulator:
         self.sessions: dict[str, list] = {}
         self.nonces: dict[tuple, float] = {}
         self.session_ttl = DEFAULT_SESSION_TTL
+        self.session_rotate_every = 0
+        self.session_uses = 0
+        self.page_max = PAGE_MAX
+        # Sync cursors whose call already returned every change: answered EXHAUSTED_CURSOR while nothing is new.
+        self.spent_cursors: collections.OrderedDict = collections.OrderedDict()
         self.faults: list[Fault] = []
         self.latency: dict[str, float] = {}
         self.throttled: dict[str, int] = {}
@@ -595,6 +600,39 @@ class Simulator:
         self.sessions.clear()
 
     @locked
+    def set_session_rotation(self, every: int) -> None:
+        """Every `every`-th authenticated answer carries a new X-ADM-Auth-Session (0: never).
+
+        Apple (Authenticating for Automated Device Enrollment): any response may carry a new session token in
+        X-ADM-Auth-Session, and the client uses it from then on. Here the replaced token stops working at once
+        (an unknown token answers 403 FORBIDDEN), so a client that ignores the header has to open a session.
+        """
+        self.session_rotate_every = max(0, int(every))
+        self.session_uses = 0
+
+    @locked
+    def rotated_session(self, token: str) -> str | None:
+        """The replacement session token when this answer is one that rotates it, else None."""
+        if not self.session_rotate_every:
+            return None
+        self.session_uses += 1
+        if self.session_uses % self.session_rotate_every:
+            return None
+        entry = self.sessions.pop(token, None)
+        if entry is None:
+            return None
+        new = secrets.token_hex(64).upper()
+        self.sessions[new] = [entry[0], self.now_ts()]
+        return new
+
+    @locked
+    def set_page_max(self, maximum: int) -> None:
+        """The `limit.maximum` GET /account advertises for the paginated endpoints, and the clamp they apply."""
+        if not 1 <= int(maximum) <= 5000:
+            raise ControlError("maximum must be between 1 and 5000.")
+        self.page_max = int(maximum)
+
+    @locked
     def server_by_consumer_key(self, consumer_key: str) -> MdmServer | None:
         """The server owning that consumer key."""
         for server in self.servers.values():
@@ -728,7 +766,7 @@ class Simulator:
                 org_id_hash=hashlib.sha256(org_id.encode()).hexdigest(),
                 org_type="org",
                 org_version="v2",
-                urls=account_urls(),
+                urls=account_urls(self.page_max),
             )
         return body
 
@@ -767,8 +805,12 @@ class Simulator:
 
     @locked
     def fetch_devices(self, server: MdmServer, cursor: Any, limit: Any, version: int) -> str:
-        """POST /server/devices; returns the JSON body."""
-        limit = page_limit(limit)
+        """POST /server/devices ("Get a List of Devices"); returns the JSON body.
+
+        Apple (developer.apple.com/documentation/devicemanagement/fetch-devices): 400 EXHAUSTED_CURSOR when
+        "the cursor had returned all devices in previous calls", INVALID_CURSOR for a cursor it did not issue.
+        """
+        limit = page_limit(limit, self.page_max)
         if cursor in (None, ""):
             pos, end = 0, len(server.log)
         else:
@@ -790,17 +832,29 @@ class Simulator:
 
     @locked
     def sync_devices(self, server: MdmServer, cursor: Any, limit: Any, version: int) -> str:
-        """POST /devices/sync; returns the JSON body."""
+        """POST /devices/sync ("Sync the List of Devices"); returns the JSON body.
+
+        Apple (developer.apple.com/documentation/devicemanagement/sync-devices): CURSOR_REQUIRED without a
+        cursor, INVALID_CURSOR for one it did not issue, EXPIRED_CURSOR for one older than 7 days, and
+        EXHAUSTED_CURSOR when "the cursor had returned all devices in previous calls": here, a cursor already
+        answered with the last change, presented again while no change has come since.
+        """
         if cursor in (None, ""):
             raise AppleError(400, "CURSOR_REQUIRED")
-        limit = page_limit(limit)
+        limit = page_limit(limit, self.page_max)
         _phase, pos, _end, issued = self._read_cursor(server, cursor)
         if self.now_ts() - issued > CURSOR_MAX_AGE:
             raise AppleError(400, "EXPIRED_CURSOR")
+        if pos == len(server.log) and cursor in self.spent_cursors:
+            raise AppleError(400, "EXHAUSTED_CURSOR")
         tier = protocol_tier(version)
         stop = min(pos + limit, len(server.log))
         parts = [sync_record(entry, tier) for entry in server.log[pos:stop]]
         more = stop < len(server.log)
+        if not more:
+            self.spent_cursors[cursor] = True
+            while len(self.spent_cursors) > 10_000:
+                self.spent_cursors.popitem(last=False)
         until = server.log[stop - 1].op_ts if more else self.now_ts()
         return page_body(parts, self._make_cursor(server, "sync", stop, stop), until, more)
 
@@ -953,21 +1007,29 @@ def device_list(serials: Any, *, required: bool = True) -> list[str]:
     return cleaned
 
 
-def page_limit(limit: Any) -> int:
-    """The page size asked for, defaulting to 100 and clamped to 1..1000 (Apple clamps silently)."""
+def page_limit(limit: Any, maximum: int = PAGE_MAX) -> int:
+    """The page size asked for, defaulting to 100 and clamped to 1..maximum (Apple clamps silently)."""
     if limit is None:
-        return PAGE_DEFAULT
+        return min(PAGE_DEFAULT, maximum)
     if isinstance(limit, bool) or not isinstance(limit, int):
         raise AppleError(400, "MALFORMED_REQUEST_BODY")
-    return max(1, min(limit, PAGE_MAX))
+    return max(1, min(limit, maximum))
 
 
 def sync_record(entry: LogEntry, tier: int) -> str:
-    """A sync record: the device snapshot plus op_type/op_date (and released_by_replacement at v10)."""
-    extra = f',"op_type":"{entry.op_type}","op_date":"{iso(entry.op_ts)}"'
-    if tier >= 10 and entry.op_type == "deleted":
-        extra += ',"released_by_replacement":' + ("true" if entry.released_by_replacement else "false")
-    return entry.version.json_for(tier)[:-1] + extra + "}"
+    """A sync record: the device snapshot plus op_type and op_date.
+
+    A `deleted` record names the device only: serial_number, op_type and op_date, plus released_by_replacement
+    from protocol 10 (Apple's Device object, developer.apple.com/documentation/devicemanagement/device: that key
+    "is only present with Sync the List of Devices when op_type is deleted").
+    """
+    op = f'"op_type":"{entry.op_type}","op_date":"{iso(entry.op_ts)}"'
+    if entry.op_type == "deleted":
+        record = '{"serial_number":' + json.dumps(entry.serial) + "," + op
+        if tier >= 10:
+            record += ',"released_by_replacement":' + ("true" if entry.released_by_replacement else "false")
+        return record + "}"
+    return entry.version.json_for(tier)[:-1] + "," + op + "}"
 
 
 def page_body(parts: list[str], cursor: str, until: float, more: bool) -> str:
@@ -985,9 +1047,9 @@ def page_body(parts: list[str], cursor: str, until: float, more: bool) -> str:
     )
 
 
-def account_urls() -> list[dict]:
+def account_urls(maximum: int = PAGE_MAX) -> list[dict]:
     """The `urls` list of GET /account: every endpoint with methods, paginated ones with limits."""
-    limit = {"default": PAGE_DEFAULT, "maximum": PAGE_MAX}
+    limit = {"default": min(PAGE_DEFAULT, maximum), "maximum": maximum}
     return [
         {"uri": "/session", "http_method": ["GET"]},
         {"uri": "/account", "http_method": ["GET"]},

@@ -276,6 +276,7 @@ class DEPClient:
         identity = hashlib.sha256(f"{credentials.consumer_key}\0{credentials.access_token}".encode()).hexdigest()
         self._session_key = f"{key}:{identity[:16]}"
         self._session_token: str | None = None
+        self._page_maximums: dict[str, int] | None = None
         self._http = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
         self._http.mount("https://", adapter)
@@ -350,11 +351,14 @@ class DEPClient:
         return self._expect_dict(self._call("GET", "/profile", params={"profile_uuid": profile_uuid}))
 
     def assign_profile(self, profile_uuid: str, serials: list[str]) -> AssignResult:
-        """PUT /profile/devices in chunks of 1000; per-device results merged, longest retry_after_seconds kept."""
+        """POST /profile/devices in chunks of 1000; per-device results merged, longest retry_after_seconds kept.
+
+        POST as Apple documents it today ("Assign a Profile", developer.apple.com/documentation/devicemanagement/
+        assign-profile); the service also takes the PUT older clients send.
+        """
         result = AssignResult(devices={}, retry_after_seconds=None)
         for chunk in _chunks(serials):
-            # PUT: the modern service takes POST or PUT, but Apple's own simulator accepts only PUT.
-            data = self._call("PUT", "/profile/devices", body={"profile_uuid": profile_uuid, "devices": chunk})
+            data = self._call("POST", "/profile/devices", body={"profile_uuid": profile_uuid, "devices": chunk})
             data = self._expect_dict(data)
             result.devices.update(self._expect_dict(data.get("devices") or {}))
             retry_after = data.get("retry_after_seconds")
@@ -384,9 +388,27 @@ class DEPClient:
 
     # --- paging ----------------------------------------------------------------------------------------------
 
+    def _page_maximum(self, path: str) -> int:
+        """The page size Apple allows on `path`: GET /account's `urls[].limit.maximum`, read once per client.
+
+        Apple ("Get Account Details", developer.apple.com/documentation/devicemanagement/account-detail) lists
+        each endpoint with, for the paginated ones, `limit.default` and `limit.maximum`; without that list
+        (protocol below 3) the documented 1000 holds.
+        """
+        if self._page_maximums is None:
+            maximums = {}
+            for entry in self.get_account().get("urls") or []:
+                limit = entry.get("limit") if isinstance(entry, dict) else None
+                maximum = limit.get("maximum") if isinstance(limit, dict) else None
+                if isinstance(maximum, int) and not isinstance(maximum, bool) and maximum >= 1:
+                    maximums[str(entry.get("uri"))] = maximum
+            self._page_maximums = maximums
+        return min(MAX_PAGE_LIMIT, self._page_maximums.get(path, MAX_PAGE_LIMIT))
+
     def _pages(self, path: str, cursor: str | None, limit: int) -> Iterator[DevicePage]:
         if not 1 <= limit <= MAX_PAGE_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_LIMIT}")
+        limit = min(limit, self._page_maximum(path))
         seen: set[str] = set()
         while True:
             body: dict[str, Any] = {"limit": limit}

@@ -182,7 +182,7 @@ def test_assign_and_remove_chunk_above_1000_serials_and_merge(depsim, server, ma
     assert len(result.devices) == 2051
     assert list(result.devices.values()).count("SUCCESS") == 2050
     assert result.devices["NOTMINE00001"] == "NOT_ACCESSIBLE"
-    assert statuses(depsim, "/profile/devices", "PUT") == [200, 200, 200]
+    assert statuses(depsim, "/profile/devices", "POST") == [200, 200, 200]
 
     removed = client.remove_profile(serials)
     assert len(removed) == 2050 and set(removed.values()) == {"SUCCESS"}
@@ -196,7 +196,7 @@ def test_define_profile_with_more_than_1000_devices_assigns_the_rest(depsim, ser
     )
     assert len(defined["devices"]) == 1100 and set(defined["devices"].values()) == {"SUCCESS"}
     assert len(apple_calls(depsim, "/profile", "POST")) == 1
-    assert len(apple_calls(depsim, "/profile/devices", "PUT")) == 1
+    assert len(apple_calls(depsim, "/profile/devices", "POST")) == 1
 
 
 def test_throttled_devices_keep_retry_after_seconds(depsim, server, make_client):

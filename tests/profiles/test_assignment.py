@@ -14,7 +14,7 @@ from profiles.models import AssignmentJob, EnrollmentProfile, JobState
 pytestmark = pytest.mark.django_db
 
 
-def apple_calls(apple, since: int, method: str = "PUT", path: str = "/profile/devices") -> list[dict]:
+def apple_calls(apple, since: int, method: str = "POST", path: str = "/profile/devices") -> list[dict]:
     return [r for r in apple.requests(since) if r.get("method") == method and r.get("path") == path]
 
 
@@ -167,7 +167,7 @@ def test_default_profile_goes_to_new_devices_without_a_profile(apple, token, adm
 
 def test_a_failed_apple_call_marks_the_devices_for_a_later_retry(apple, token, admin_user, profile, make_devices):
     serials = make_devices(token, count=2)
-    apple.add_fault("/profile/devices", 400, body='"MALFORMED_REQUEST_BODY"', method="PUT")
+    apple.add_fault("/profile/devices", 400, body='"MALFORMED_REQUEST_BODY"', method="POST")
     job = services.profile_assign_devices(actor=admin_user, profile=profile, serials=serials)
     assert job.state == JobState.FAILED and "MALFORMED_REQUEST_BODY" in job.error
     device = Device.objects.get(serial_number=serials[0])
