@@ -230,7 +230,7 @@ def _sync(run: _Run, client) -> None:
         return
     if not token.sync_cursor:
         reason = "first sync of the token" if token.last_full_sync_at is None else "the cursor was reset"
-        _full(run, client, None, run.job.pk, "" if run.job.kind == SyncKind.FULL else reason)
+        _full(run, client, None, run.job.pk, reason)
         return
     if run.job.kind == SyncKind.FULL:
         _full(run, client, None, run.job.pk, "")

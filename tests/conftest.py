@@ -17,6 +17,16 @@ pytest_plugins = ["tests.plugins.browser", "tests.plugins.depsim", "tests.plugin
 
 
 @pytest.fixture
+def eager_celery():
+    """Celery tasks run in the calling thread (the real task code, no broker)."""
+    from depportal.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
 def admin_user(django_user_model):
     return django_user_model.objects.create_superuser(username="admin", password="admin-pass-123")
 

@@ -8,16 +8,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from depportal.celery import app as celery_app
 from devices.models import Device
-
-
-@pytest.fixture
-def eager_celery():
-    """Celery tasks run in the calling thread (the real task code, no broker)."""
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture
