@@ -91,7 +91,7 @@ def _adjust_device_counts(per_token: dict[int, int], sign: int) -> None:
 
 
 def device_restore(*, actor, devices: QuerySet[Device]) -> int:
-    """Remove the tombstone: the device lists again (its data is as of the last sync that applied to it)."""
+    """Remove the tombstone: the device lists again, with Apple's latest data (syncs kept applying it)."""
     now = timezone.now()
     rows = list(
         devices.filter(deleted_here_at__isnull=False).order_by().values_list("pk", "serial_number", "token_id")

@@ -280,6 +280,14 @@ def _full(run: _Run, client, cursor: str | None, fetch_job_id: int, reason: str)
             last_full_sync_at=run.job.started_at,
             device_count=device_count_assigned(token_id=run.token.pk),
         )
+    # The fetch saw Apple as it was when it began; what changed since (while it paged, or between the jobs of
+    # a continued fetch) comes from a sync from its last cursor, as Apple's fetch-then-sync design intends.
+    token_cursor = EnrollmentProgramToken.objects.filter(pk=run.token.pk).values_list("sync_cursor", flat=True).get()
+    if token_cursor:
+        try:
+            _pages(run, client.sync_devices(token_cursor), fetch_job_id=None)
+        except CursorExhausted:
+            pass
 
 
 def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
@@ -348,7 +356,8 @@ def _apply(run: _Run, page, *, fetch_job_id: int | None) -> None:
             device_count=Greatest(F("device_count") + result.assigned_delta, 0),
         )
         updates = {
-            "pages": F("pages") + 1,
+            # An empty page (nothing changed since the cursor) only moves the cursor on.
+            "pages": F("pages") + (1 if page.devices else 0),
             "devices_added": F("devices_added") + len(result.added),
             "devices_modified": F("devices_modified") + result.modified,
             "devices_removed": F("devices_removed") + result.removed,

@@ -184,8 +184,8 @@ def device_apply_apple_page(
     A fetch page (fetch_job_id set: the job that began the fetch) lists devices Apple assigns now: they are
     (re)activated, even when deleted here, and marked with the fetch so the ones it never lists can be found.
     Delta ops resolve by Apple's op_date; `deleted` marks a device removed; a device deleted here stays
-    deleted whatever a delta op says (DESIGN.md rule 9). One sync per token runs at a time, so deciding from
-    the rows read at the start of the page is safe.
+    deleted (hidden) whatever a delta op says (DESIGN.md rule 9), though its fields follow Apple's. One sync per
+    token runs at a time, so deciding from the rows read at the start of the page is safe.
     """
     problems = _Problems()
     full = fetch_job_id is not None
@@ -225,13 +225,17 @@ def device_apply_apple_page(
                 arrived_without_profile.append(serial)
             continue
         *old_values, removed_at, deleted_here_at, seen_in = old
-        if not full and (deleted_here_at is not None or _older(row["op_date"], old_values[_OP_DATE])):
+        if not full and _older(row["op_date"], old_values[_OP_DATE]):
             continue
-        comes_back = removed_at is not None or (full and deleted_here_at is not None)
-        assigned_delta += comes_back
+        # Shown (assigned here) before and after this record: a delta keeps a device deleted here hidden but
+        # still applies Apple's changes to it, so a restore shows Apple's latest; a fetch brings it back.
+        was_shown = removed_at is None and deleted_here_at is None
+        shown = full or deleted_here_at is None
+        assigned_delta += shown - was_shown
+        comes_back = shown and not was_shown
         if comes_back and _without_profile(row):
             returned.append(serial)
-        changed = comes_back or any(
+        changed = (removed_at is not None or comes_back) or any(
             row[column] != value for column, value in zip(_UPDATED_COLUMNS, old_values, strict=True)
         )
         modified += changed

@@ -47,12 +47,13 @@ def test_deleted_devices_stay_hidden_through_delta_syncs_and_return_with_a_full_
     assert "the next full sync brings them back" in done.content.decode()
     assert _listed(admin_api) == set(serials[3:])
 
-    # Apple changes a deleted device and adds one: a delta sync applies the new one, not the deleted one.
+    # Apple changes a deleted device and adds one: a delta sync lists the new one; the deleted one stays hidden,
+    # though it keeps Apple's latest data, so restoring it later shows the device as Apple has it then.
     apple.update_device(serials[0], asset_tag="CHANGED")
     apple.add_devices(token.server_uuid, serials=["NEWDEVICE01"])
     _sync(token, SyncKind.DELTA)
     assert _listed(admin_api) == set(serials[3:]) | {"NEWDEVICE01"}
-    assert Device.objects.get(serial_number=serials[0]).asset_tag != "CHANGED"
+    assert Device.objects.get(serial_number=serials[0]).asset_tag == "CHANGED"
     assert EnrollmentProgramToken.objects.get(pk=token.pk).device_count == 4  # deleting here counts too
 
     # Restoring one by API, then a full sync brings back the rest (Apple still assigns them here).
