@@ -6,6 +6,7 @@ from django.utils import timezone
 from devices.models import Device
 from syncjobs import services
 from syncjobs.models import SyncJob, SyncKind, SyncState, SyncTrigger
+from tests.truth import shown_serials
 from tokens.models import EnrollmentProgramToken, TokenState
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +28,7 @@ def _past_the_windows(token):
 
 
 def _live_serials(token):
-    return set(
-        Device.objects.filter(token=token, removed_at__isnull=True, deleted_here_at__isnull=True).values_list(
-            "serial_number", flat=True
-        )
-    )
+    return shown_serials(token)
 
 
 def test_first_sync_is_a_full_fetch_committed_page_by_page(apple, onboard, admin_user):

@@ -5,6 +5,7 @@ import pytest
 from devices.models import Device
 from syncjobs import services
 from syncjobs.models import SyncKind, SyncState, SyncTrigger
+from tests.truth import assert_shows_what_apple_assigns, shown_serials
 from tokens.models import EnrollmentProgramToken, TokenState
 
 pytestmark = pytest.mark.django_db
@@ -17,10 +18,6 @@ def _run(token):
     services.syncjob_run(job_id=job.pk)
     job.refresh_from_db()
     return job
-
-
-def _apple_serials(apple, token):
-    return {device["serial_number"] for device in apple.devices(token.server_uuid)}
 
 
 def _stored_serials(token):
@@ -62,7 +59,7 @@ def test_transient_faults_mid_sync_are_absorbed(apple, synced_token, settings, f
     job = _run(synced_token)
     assert job.state == SyncState.SUCCEEDED, job.error_message
     assert job.pages == 3 and job.devices_added == DEVICES
-    assert _stored_serials(synced_token) == _apple_serials(apple, synced_token)
+    assert_shows_what_apple_assigns(apple, synced_token)
 
 
 @pytest.mark.parametrize(
@@ -86,7 +83,7 @@ def test_fatal_faults_mid_sync_keep_whole_pages_and_a_retry_finishes(
     token = EnrollmentProgramToken.objects.get(pk=synced_token.pk)
     assert token.state == token_state and token.last_error_message
     # Page one committed with its cursor; nothing of page two.
-    assert job.pages == 1 and len(_stored_serials(token)) == 1000
+    assert job.pages == 1 and len(_stored_serials(token)) == 1000 and len(shown_serials(token)) == 1000
     assert token.sync_cursor and token.sync_fetch_job_id is not None
 
     apple.clear_faults()
@@ -94,6 +91,6 @@ def test_fatal_faults_mid_sync_keep_whole_pages_and_a_retry_finishes(
     retry = _run(token)
     assert retry.state == SyncState.SUCCEEDED, retry.error_message
     assert retry.pages == 2 and retry.devices_added == DEVICES - 1000
-    assert _stored_serials(token) == _apple_serials(apple, token)
+    assert_shows_what_apple_assigns(apple, token)
     token.refresh_from_db()
     assert token.state == TokenState.ACTIVE and token.sync_fetch_job_id is None

@@ -264,6 +264,7 @@ def test_a_job_taken_over_by_another_worker_never_writes_or_finishes(apple, onbo
     apple.add_devices(token.server_uuid, count=3000)
     apple.set_latency(0.6, "/devices/sync")
     job = services.syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.API)
+
     def worker():
         try:
             services.syncjob_run(job_id=job.pk)
