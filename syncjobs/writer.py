@@ -43,6 +43,7 @@ _STATUSES = {"empty", "assigned", "pushed", "removed"}
 _UPDATED_COLUMNS = ["profile_status", *_TEXT_FIELDS, *_TIME_FIELDS, "extra"]
 _NEVER = datetime.min.replace(tzinfo=UTC)
 _OP_DATE = _UPDATED_COLUMNS.index("op_date")
+_OP_TYPE = _UPDATED_COLUMNS.index("op_type")
 SERIAL_MAX = 64
 # Apple's newer fields are small scalars and lists; anything deeper or larger is not a device field.
 _EXTRA_MAX_DEPTH = 6
@@ -227,6 +228,10 @@ def device_apply_apple_page(
         *old_values, removed_at, deleted_here_at, seen_in = old
         if not full and _older(row["op_date"], old_values[_OP_DATE]):
             continue
+        if full and row["op_date"] is None:
+            # Fetch records carry no op (Apple: op_type and op_date come with sync records only): keep the last
+            # op Apple reported, or a repeated older op arriving later would look newer than what it replaced.
+            row["op_type"], row["op_date"] = old_values[_OP_TYPE], old_values[_OP_DATE]
         # Shown (assigned here) before and after this record: a delta keeps a device deleted here hidden but
         # still applies Apple's changes to it, so a restore shows Apple's latest; a fetch brings it back.
         was_shown = removed_at is None and deleted_here_at is None

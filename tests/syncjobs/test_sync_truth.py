@@ -261,8 +261,9 @@ def test_a_new_token_syncs_by_itself(apple, admin_user, django_capture_on_commit
 @pytest.mark.django_db(transaction=True)
 def test_a_job_taken_over_by_another_worker_never_writes_or_finishes(apple, onboard, admin_user, settings):
     token = onboard(admin_user)  # its first sync (an empty fetch) has run: the job below is a delta
-    apple.add_devices(token.server_uuid, count=3000)
-    apple.set_latency(0.6, "/devices/sync")
+    apple.add_devices(token.server_uuid, count=6000)
+    # Slow pages, so the first worker is still walking them (it fetches two ahead) when it is taken over.
+    apple.set_latency(1.0, "/devices/sync")
     job = services.syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.API)
 
     def worker():
@@ -286,9 +287,9 @@ def test_a_job_taken_over_by_another_worker_never_writes_or_finishes(apple, onbo
     assert not first.is_alive()
     job.refresh_from_db()
     assert job.state == SyncState.SUCCEEDED and job.attempt >= 2
-    assert job.devices_added == 3000 and job.pages == 3  # no page written twice
+    assert job.devices_added == 6000 and job.pages == 6  # no page written twice
     token.refresh_from_db()
-    assert token.device_count == Device.objects.filter(token=token).count() == 3000
+    assert token.device_count == Device.objects.filter(token=token).count() == 6000
 
 
 def test_progress_never_shows_more_than_its_estimate(apple, onboard, admin_user):
@@ -299,3 +300,23 @@ def test_progress_never_shows_more_than_its_estimate(apple, onboard, admin_user)
     assert job.progress_estimate is None
     delta = SyncJob(token=token, kind=SyncKind.DELTA, estimated_total=20, devices_added=30)
     assert delta.progress_estimate is None  # a delta counts changes, not devices
+
+
+def test_a_fetch_keeps_apples_last_op_so_a_late_repeat_of_an_older_op_changes_nothing(apple, onboard, admin_user):
+    token = onboard(admin_user)
+    serial = apple.add_devices(token.server_uuid, count=1, asset_tag="OLD")[0]["serial_number"]
+    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    apple.advance_clock(60)
+    apple.update_device(serial, asset_tag="NEW")
+    _sync(token)
+    last_op = Device.objects.get(token=token, serial_number=serial).op_date
+    assert last_op is not None
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=None, last_manual_sync_at=None)
+    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)  # fetch records carry no op_date
+    stored = Device.objects.get(token=token, serial_number=serial)
+    assert stored.asset_tag == "NEW" and stored.op_type == "modified" and stored.op_date == last_op
+    older = (last_op - timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stale = {"serial_number": serial, "op_type": "added", "op_date": older, "asset_tag": "OLD"}
+    apple.add_fault("/devices/sync", 200, body=json.dumps({"devices": [stale], "cursor": "D" * 40}))
+    _sync(token)
+    assert Device.objects.get(token=token, serial_number=serial).asset_tag == "NEW"
