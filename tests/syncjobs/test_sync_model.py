@@ -234,6 +234,8 @@ def make_machine(apple, onboard, admin_user, admin_api, capture):
                 fetch_done = False
                 if fault[3] >= 1:
                     self.cursor = "fetch"
+            if fetch and fatal and fault[1] == "/devices/sync" and fault[3] == 0 and self.cursor == "expired":
+                fetch_done = False  # the sync that would have been answered EXPIRED_CURSOR failed first
             if fetch_done:
                 self.cursor = "sync"
                 back = {s for s in self.tombstones if self.apple[s]["assigned"]}
