@@ -247,6 +247,8 @@ APPLE_DEP_RATE_PER_TOKEN = env_int("APPLE_DEP_RATE_PER_TOKEN", 10)
 APPLE_DEP_RATE_GLOBAL = env_int("APPLE_DEP_RATE_GLOBAL", 100)
 # How long the key pair of an add-token wizard stays usable (the wizard shows the deadline).
 DEP_TOKEN_WIZARD_TTL_S = env_int("DEP_TOKEN_WIZARD_TTL_S", 3600)
+# Enrollment profiles per token: the seed's 100 by default; Intune's current limit is 1,000.
+DEP_MAX_PROFILES_PER_TOKEN = env_int("DEP_MAX_PROFILES_PER_TOKEN", 100)
 # Sync rules (DESIGN.md, sync rules 1-4): seconds between full, automatic delta and manual syncs, and the
 # time one sync may take.
 DEP_FULL_SYNC_MIN_INTERVAL_S = env_int("DEP_FULL_SYNC_MIN_INTERVAL_S", 7 * 86400)

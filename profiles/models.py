@@ -8,8 +8,10 @@ from django.utils import timezone
 from depportal.accounts.models import ScopeTag, tagged_q
 from tokens.models import EnrollmentProgramToken
 
-# The seed: "There is a limit of 100 enrollment profiles per DEP token."
-MAX_PROFILES_PER_TOKEN = 100
+
+def max_profiles_per_token() -> int:
+    """The seed's limit is 100 profiles per token (the default); Intune allows 1,000 today, so it is a setting."""
+    return settings.DEP_MAX_PROFILES_PER_TOKEN
 
 
 class Platform(models.TextChoices):

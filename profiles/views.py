@@ -25,7 +25,7 @@ from profiles.forms import (
     VppTokenUploadForm,
     step_of,
 )
-from profiles.models import EnrollmentProfile, JobAction, Platform
+from profiles.models import EnrollmentProfile, JobAction, Platform, max_profiles_per_token
 from profiles.rules import SETTING_FIELDS
 from profiles.vpp import MAX_UPLOAD_BYTES
 from tokens import selectors as token_selectors
@@ -104,6 +104,8 @@ class ProfileListView(_TokenPage):
             selectors.profile_list(user=self.request.user, token=self.token, search=self.request.GET.get("q", ""))
         )
         context["q"] = self.request.GET.get("q", "")
+        context["profile_count"] = EnrollmentProfile.objects.filter(token=self.token).count()
+        context["profile_limit"] = max_profiles_per_token()
         return context
 
 
