@@ -11,7 +11,10 @@ pytestmark = pytest.mark.django_db
 
 
 def _fill(token, count):
-    EnrollmentProfile.objects.bulk_create([EnrollmentProfile(token=token, name=f"Profile {i}") for i in range(count)])
+    start = EnrollmentProfile.objects.filter(token=token).count()
+    EnrollmentProfile.objects.bulk_create(
+        [EnrollmentProfile(token=token, name=f"Profile {i}") for i in range(start, start + count)]
+    )
 
 
 def test_the_limit_is_a_setting(token, admin_user, admin_api, client, settings):
