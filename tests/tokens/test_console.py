@@ -154,3 +154,15 @@ def test_wizard_step_checks_refuse_hostile_input_and_store_nothing(apple, client
     token.refresh_from_db()
     assert token.is_pending and not token.oauth_encrypted and token.apple_id == ""
     assert EnrollmentProgramToken.objects.filter(state="active").count() == 0
+
+
+def test_reset_cursor_page_states_the_7_day_rule_once(onboard, client, admin_user):
+    from django.utils import timezone
+
+    token = onboard(admin_user, server_name="Acme")
+    client.force_login(admin_user)
+    html = client.get(f"/tokens/{token.pk}/sync/reset-cursor/").content.decode()
+    assert html.count("once every 7 days") == 1 and "can run at once" in html
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=timezone.now())
+    html = client.get(f"/tokens/{token.pk}/sync/reset-cursor/").content.decode()
+    assert html.count("once every 7 days") == 1 and "The next is possible from" in html
