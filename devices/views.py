@@ -22,6 +22,7 @@ from devices.forms import ColumnsForm, ImportForm
 from devices.models import Device, ProfileStatus
 from devices.rendering import device_rows_html
 from profiles.models import EnrollmentProfile
+from profiles.services import platform_for_family
 from tokens import selectors as token_selectors
 from tokens.models import EnrollmentProgramToken, TokenState
 
@@ -391,6 +392,12 @@ class DeviceDetailView(_DevicePage):
             jobs=selectors.device_assignment_jobs(device),
             ops=selectors.device_ops(device),
             scope_tags=list(device.token.scope_tags.all()),
+            # Intune's "Assign profile" on one device: its token's profiles at Apple, of its platform only.
+            assign_profiles=[
+                profile
+                for profile in _assignable_profiles(self.request.user, token=device.token)
+                if profile.platform == platform_for_family(device.device_family)
+            ],
         )
         return context
 
