@@ -471,9 +471,8 @@ def _report_vpp_state(request, vpp_token, done: str) -> None:
             f"{done} Apple reports {vpp_token.licenses_left} of {vpp_token.cp_licenses_total} Company Portal "
             f"licenses free; the token is valid until {vpp_token.expires_at:%Y-%m-%d}."
         )
+        # The list it lands on shows the token's alerts themselves.
         (messages.warning if alerts else messages.success)(request, text)
-    for alert in alerts:
-        (messages.error if alert.level == "critical" else messages.warning)(request, alert.message)
 
 
 class VppTokenRefreshView(ConsoleMixin, View):

@@ -38,3 +38,19 @@ def test_refusals_use_apples_error_body(depsim):
     depsim.advance_clock(2 * 86400)
     headers = {"Authorization": f"Bearer {expiring['s_token']}"}
     assert requests.get(f"{depsim.base_url}/mdm/v2/client/config", headers=headers, timeout=10).status_code == 401
+
+
+def test_mini_abm_downloads_a_vpptoken_with_company_portal_licences(depsim):
+    import base64
+    import json
+
+    response = requests.post(
+        f"{depsim.base_url}/abm/vpp", data={"location_name": "Lab 1", "licences": "7"}, timeout=10
+    )
+    assert response.status_code == 200 and 'filename="Lab_1.vpptoken"' in response.headers["Content-Disposition"]
+    content = json.loads(base64.b64decode(response.content))
+    headers = {"Authorization": f"Bearer {content['token']}"}
+    assets = requests.get(f"{depsim.base_url}/mdm/v2/assets", headers=headers, timeout=10).json()["assets"]
+    assert [(a["adamId"], a["totalCount"], a["assignedCount"]) for a in assets] == [("719171358", 7, 0)]
+    refused = requests.post(f"{depsim.base_url}/abm/vpp", data={"licences": "many"}, timeout=10)
+    assert refused.status_code == 400 and "number of Company Portal licences" in refused.text

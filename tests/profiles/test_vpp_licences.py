@@ -118,3 +118,28 @@ def test_schedule_and_api_refresh(apple, location, admin_user, admin_api, make_u
     assert admin_api.post("/api/v1/vpp-tokens/999999/refresh/").status_code == 404
     vpp.refresh_from_db()
     assert vpp.cp_licenses_used == 7
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_upload_and_refresh_in_the_browser(
+    apple, location, admin_user, signed_in, live_server, tmp_path, screenshot_dir
+):
+    page = signed_in("admin", "admin-pass-123")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.click("nav.sidenav >> text=Apple VPP tokens")
+    page.click("#upload-vpp")
+    file = tmp_path / "head-office.vpptoken"
+    file.write_text(location["vpptoken"])
+    page.set_input_files("#id_token_file", str(file))
+    page.click("button:text-is('Save')")
+    page.wait_for_url("**/vpp-tokens/")
+    assert "Apple reports 6 of 10 Company Portal licenses free" in page.inner_text(".messages")
+    row = page.inner_text("#vpp-tokens tbody tr")
+    assert "4 / 10" in row and "Head office" in row and "Active" in row
+    apple.vpp_set_asset(location["s_token"], COMPANY_PORTAL, total=10, assigned=10)
+    vpp = VppToken.objects.get()
+    page.click(f"#refresh-{vpp.pk}")
+    page.wait_for_url("**/vpp-tokens/")
+    assert "No licenses left" in page.inner_text("#vpp-tokens tbody tr")
+    page.screenshot(path=f"{screenshot_dir}/vpp-tokens.png", full_page=True)
