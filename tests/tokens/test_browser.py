@@ -186,3 +186,21 @@ def test_each_wizard_step_checks_its_fields_as_it_is_left(
     page.click("#create")
     page.wait_for_url("**/tokens/*/")
     assert EnrollmentProgramToken.objects.get().apple_id == "other@acme.test"
+
+
+def test_a_page_restored_from_the_back_forward_cache_rechecks_its_key(page, live_server, admin_user):
+    # Chromium keeps no-store pages out of its cache today; the pageshow check covers browsers that do not.
+    _start_wizard(page, live_server)
+    assert page.is_visible("#wizard-warning")
+    token = EnrollmentProgramToken.objects.get()
+    page.evaluate(
+        """(url) => fetch(url, {method: "POST", body: new URLSearchParams({csrfmiddlewaretoken:
+             document.querySelector("input[name=csrfmiddlewaretoken]").value})})""",
+        f"/tokens/add/{token.pk}/abandon/",
+    )
+    assert not EnrollmentProgramToken.objects.exists()
+    page.evaluate("() => window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    page.wait_for_selector("#wizard-invalid", state="visible")
+    assert not page.is_visible("#wizard-warning")
+    assert page.is_disabled("button:text-is('Next: Apple token')")
+    assert page.get_attribute("#download-key", "href") is None
