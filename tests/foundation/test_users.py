@@ -281,3 +281,39 @@ def test_a_crash_renders_the_styled_500_page():
 
     html = render_to_string("500.html")
     assert "Something went wrong" in html and "console.css" in html
+
+
+def test_hostile_user_input_is_refused_and_nothing_changes(client, admin_user, make_user):
+    make_user("taken")
+    client.force_login(admin_user)
+    before = User.objects.count()
+    for data, message in (
+        ({"username": "<script>alert(1)</script>"}, "Enter a valid username"),
+        ({"username": "TAKEN"}, "This name is taken"),
+        ({"username": "weak", "password": "123"}, "too short"),
+        ({"username": "weak", "password": "password123"}, "too common"),
+        ({"username": "x" * 151}, "at most 150 characters"),
+        ({"username": "mail", "email": "not@an@email"}, "Enter a valid email address"),
+        ({"username": ""}, "This field is required"),
+    ):
+        html = client.post("/tenant/users/add/", data).content.decode()
+        assert message in html, data
+    assert User.objects.count() == before
+    assert "&lt;script&gt;" in client.post("/tenant/users/add/", {"username": "<script>"}).content.decode()
+
+    victim = make_user("victim")
+    victim.is_active = False
+    victim.save()
+    html = client.post(f"/tenant/users/{victim.pk}/", {"action": "reset_password"}, follow=True).content.decode()
+    assert "Enable this account before resetting its password" in html
+    assert (
+        "Unknown action"
+        in client.post(f"/tenant/users/{victim.pk}/", {"action": "sudo"}, follow=True).content.decode()
+    )
+    foreign = client.post(
+        f"/tenant/users/{victim.pk}/", {"action": "roles", "role_read_only": "on", "tags_read_only": [999999]}
+    )
+    assert "Select a valid choice" in foreign.content.decode()
+    assert not victim.role_assignments.exists()
+    assert client.get("/password/MQ/not-a-token/", follow=True).status_code == 200
+    assert "used already or has expired" in client.get("/password/MQ/not-a-token/", follow=True).content.decode()
