@@ -221,6 +221,11 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 # Profile assignments Apple answered THROTTLED or FAILED are retried once their cool-down has passed.
 CELERY_BEAT_SCHEDULE["profiles-retry-assignments"] = {"task": "profiles.retry_due_assignments", "schedule": 300.0}
+# Company Portal licence counts of every VPP token, from Apple's Apps and Books service.
+CELERY_BEAT_SCHEDULE["profiles-refresh-vpp-licences"] = {
+    "task": "profiles.refresh_vpp_licences",
+    "schedule": float(env_int("VPP_LICENSES_REFRESH_S", 6 * 3600)),
+}
 # Alert emails and webhooks. Hourly is safe: each alert goes out once per level however often this runs.
 CELERY_BEAT_SCHEDULE["alerts-notify"] = {"task": "depportal.alerts.tasks.alerts_notify_task", "schedule": 3600.0}
 
@@ -245,8 +250,15 @@ APPLE_DEP_MAX_RETRIES = env_int("APPLE_DEP_MAX_RETRIES", 5)
 APPLE_DEP_MAX_RETRY_WAIT_S = env_int("APPLE_DEP_MAX_RETRY_WAIT_S", 300)
 APPLE_DEP_RATE_PER_TOKEN = env_int("APPLE_DEP_RATE_PER_TOKEN", 10)
 APPLE_DEP_RATE_GLOBAL = env_int("APPLE_DEP_RATE_GLOBAL", 100)
+# Apple's Apps and Books for Organizations service (VPP licences; the embedded run points it at depsim).
+APPLE_VPP_BASE_URL = env("APPLE_VPP_BASE_URL", "https://vpp.itunes.apple.com/mdm/v2")
+APPLE_VPP_TIMEOUT_S = env_int("APPLE_VPP_TIMEOUT_S", 20)
+# The App Store id (adamId) of Microsoft's Intune Company Portal, whose licences the profiles spend.
+VPP_COMPANY_PORTAL_ADAM_ID = env("VPP_COMPANY_PORTAL_ADAM_ID", "719171358")
 # How long the key pair of an add-token wizard stays usable (the wizard shows the deadline).
 DEP_TOKEN_WIZARD_TTL_S = env_int("DEP_TOKEN_WIZARD_TTL_S", 3600)
+# Enrollment profiles per token: the seed's 100 by default; Intune's current limit is 1,000.
+DEP_MAX_PROFILES_PER_TOKEN = env_int("DEP_MAX_PROFILES_PER_TOKEN", 100)
 # Sync rules (DESIGN.md, sync rules 1-4): seconds between full, automatic delta and manual syncs, and the
 # time one sync may take.
 DEP_FULL_SYNC_MIN_INTERVAL_S = env_int("DEP_FULL_SYNC_MIN_INTERVAL_S", 7 * 86400)

@@ -8,6 +8,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key")
 # A fixed, test-only key: the suite encrypts and decrypts real secrets with it.
 os.environ.setdefault("DEPPORTAL_ENCRYPTION_KEY", "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyYnl0ZXM=")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
+# Never Apple itself: a closed local port fails at once; tests that want Apps and Books use depsim's.
+os.environ.setdefault("APPLE_VPP_BASE_URL", "http://127.0.0.1:9/mdm/v2")
 
 from depportal.settings import *  # noqa: E402,F403
 

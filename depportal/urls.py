@@ -3,12 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from depportal.accounts.views import PasswordSetView
 from depportal.views import HomeView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/<uidb64>/<token>/", PasswordSetView.as_view(), name="password_reset_confirm"),
     path("tokens/", include("tokens.urls")),
     path("tokens/", include("syncjobs.urls")),
     path("", include("profiles.urls")),

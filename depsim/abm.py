@@ -88,6 +88,8 @@ def route(sim: Simulator, method: str, path: str, query: dict, form: dict, wants
         return html_answer(devices_page(devices, search, notice))
     if parts == ["abm", "devices", "demo"] and method == "POST":
         return create_demo_devices(sim, form, wants_json)
+    if parts == ["abm", "vpp"] and method == "POST":
+        return download_vpp_token(sim, form)
     if len(parts) >= 3 and parts[:2] == ["abm", "servers"]:
         server_uuid, action = parts[2], parts[3] if len(parts) > 3 else ""
         sim.server(server_uuid)
@@ -139,6 +141,25 @@ def download_token(sim: Simulator, server_uuid: str) -> Answer:
             raise ControlError("This MDM server has no public key; upload one with Generate New Token.", 409)
         payload, name = token_p7m(server), token_filename(server)
     return 200, {"Content-Disposition": f'attachment; filename="{name}"'}, payload, "application/pkcs7-mime"
+
+
+# Microsoft's Intune Company Portal on the App Store (apps.apple.com/app/id719171358).
+COMPANY_PORTAL_ADAM_ID = "719171358"
+
+
+def download_vpp_token(sim: Simulator, form: dict) -> Answer:
+    """Settings > Apps and Books > Download: a location's content token, with Company Portal licences bought."""
+    name = form_text(form, "location_name") or "Main location"
+    try:
+        licences = max(0, int(form_text(form, "licences") or "25"))
+    except ValueError:
+        raise ControlError("Enter a number of Company Portal licences.") from None
+    created = sim.vpp.create_location(name, org_name=form_text(form, "org_name") or "Example Org")
+    if licences:
+        sim.vpp.set_asset(created["s_token"], COMPANY_PORTAL_ADAM_ID, total=licences)
+    filename = "".join(ch if ch.isalnum() else "_" for ch in name) + ".vpptoken"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return 200, headers, created["vpptoken"].encode(), "application/octet-stream"
 
 
 def serials_from_form(form: dict) -> list[str]:
@@ -236,7 +257,15 @@ server. <a href="/abm/devices">All devices</a></p>
 max="{MAX_DEMO_DEVICES}">
 <label for="server_uuid">Assign to</label><select id="server_uuid" name="server_uuid">
 <option value="">Nobody (organisation only)</option>{options}</select>
-<button type="submit">Create devices</button></form></section></div>"""
+<button type="submit">Create devices</button></form></section>
+<section><h2>Apps and Books</h2><p class="muted">A location's content token (.vpptoken) for your MDM, with
+Company Portal licences bought for it.</p>
+<form method="post" action="/abm/vpp">
+<label for="location_name">Location</label>
+<input type="text" id="location_name" name="location_name" value="Main location">
+<label for="licences">Company Portal licences</label>
+<input type="number" id="licences" name="licences" value="25" min="0">
+<button type="submit" id="download-vpp">Download token</button></form></section></div>"""
     return page("MDM servers", body)
 
 

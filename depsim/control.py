@@ -189,3 +189,19 @@ class DepSimControl:
     def profiles(self, server_uuid: str) -> list[dict]:
         """Profiles defined by that server."""
         return self._call("profiles", server_uuid=server_uuid)
+
+    def vpp_create_location(
+        self, name: str = "Main location", *, org_name: str = "Example Org", days: float = 365
+    ) -> dict:
+        """An Apps and Books location: {"s_token", "vpptoken"} (the .vpptoken file's content, base64)."""
+        return self._call("vpp_create_location", name=name, org_name=org_name, days=days)
+
+    def vpp_set_asset(self, s_token: str, adam_id: str, *, total: int, assigned: int = 0, retired: int = 0) -> dict:
+        """Give the location `total` licences of an app, `assigned` of them in use."""
+        return self._call(
+            "vpp_set_asset", s_token=s_token, adam_id=adam_id, total=total, assigned=assigned, retired=retired
+        )
+
+    def vpp_revoke(self, s_token: str) -> None:
+        """Revoke the location's content token (Apple does when a new one is downloaded)."""
+        self._call("vpp_revoke", s_token=s_token)

@@ -57,6 +57,9 @@ OPERATIONS: dict[str, Callable[..., Any]] = {
     "requests": lambda sim, since=0: sim.requests(since),
     "devices": lambda sim, server_uuid: sim.server_devices(server_uuid),
     "profiles": lambda sim, server_uuid: sim.server_profiles(server_uuid),
+    "vpp_create_location": lambda sim, **kw: sim.vpp.create_location(**kw),
+    "vpp_set_asset": lambda sim, s_token, adam_id, **kw: sim.vpp.set_asset(s_token, adam_id, **kw),
+    "vpp_revoke": lambda sim, s_token: sim.vpp.revoke(s_token),
 }
 
 

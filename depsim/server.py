@@ -124,6 +124,9 @@ class Handler(BaseHTTPRequestHandler):
                 reply = self.control(method, path.removeprefix("/_control/"), body)
             elif path in METHODS:
                 reply = self.apple(method, path, query, body)
+            elif path.startswith("/mdm/v2/"):
+                status, payload = self.sim.vpp.handle(method, path, query, self.headers)
+                reply = json_reply(payload, status)
             elif path == "/" or path.startswith("/abm"):
                 status, headers, payload, content_type = abm.handle(self.sim, method, path, query, body, self.headers)
                 reply = Reply(status, payload, content_type, headers)

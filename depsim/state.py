@@ -22,6 +22,7 @@ from typing import Any
 
 from depsim import data, profiles
 from depsim.errors import AppleError, ControlError
+from depsim.vpp import VppService
 
 DEFAULT_SESSION_TTL = 180.0
 CURSOR_MAX_AGE = 7 * 24 * 3600
@@ -263,6 +264,8 @@ class Simulator:
         self.repeat_rate = self.default_repeat_rate
         self.request_log: collections.deque = collections.deque(maxlen=REQUEST_LOG_MAX)
         self.request_seq = 0
+        # Apple's Apps and Books service (VPP) for the same organisation, on the same clock.
+        self.vpp = VppService(self.now_ts)
 
     @locked
     def reset(self) -> None:

@@ -5,6 +5,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from devices.filters import FAMILY_LABELS
+
 
 @dataclass(frozen=True)
 class Column:
@@ -141,6 +143,8 @@ def cell_text(device: DeviceRow, key: str) -> str:
         return device.assigned_profile_name or ""
     if key == "profile_status":
         return _STATUS_LABELS.get(device.profile_status, device.profile_status)
+    if key == "device_family":
+        return FAMILY_LABELS.get(device.device_family, device.device_family)
     if key == "profile_assign_time":
         return _when(device.profile_assign_time)
     if key == "op_date":
@@ -154,8 +158,8 @@ def csv_text(device: DeviceRow, key: str) -> str:
         return device.profile_assign_time.isoformat() if device.profile_assign_time else ""
     if key == "op_date":
         return device.op_date.isoformat() if device.op_date else ""
-    if key == "profile_status":
-        return device.profile_status
+    if key in ("profile_status", "device_family"):
+        return getattr(device, key)  # Apple's value, as the API and the list's filters take it
     return cell_text(device, key)
 
 

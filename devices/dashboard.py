@@ -3,6 +3,7 @@
 from datetime import date
 
 from devices.charts import bar_chart, day_chart
+from devices.filters import FAMILY_LABELS
 from devices.selectors import device_dashboard
 from devices.views import device_list_url
 
@@ -27,7 +28,11 @@ def dashboard_context(user) -> dict:
             ),
             "family": bar_chart(
                 [
-                    (family or "Unknown", n, device_list_url(device_family=family, state="active"))
+                    (
+                        FAMILY_LABELS.get(family, family) or "Unknown",
+                        n,
+                        device_list_url(device_family=family, state="active"),
+                    )
                     for family, n in data.by_family
                 ]
             ),

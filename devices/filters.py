@@ -15,6 +15,8 @@ FAMILIES = [
     ("AppleTV", "Apple TV"),
     ("Vision", "Apple Vision"),
 ]
+# Apple's device_family values as people write them ("AppleTV" is Apple's key, "Apple TV" the product).
+FAMILY_LABELS = dict(FAMILIES)
 OS_CHOICES = [
     ("iOS", "iOS"),
     ("iPadOS", "iPadOS"),

@@ -17,11 +17,12 @@ from depportal.exceptions import ApplicationError
 from devices import selectors, services
 from devices.columns import BY_KEY, COLUMNS, cell_text, parse_ordering
 from devices.csv_import import MATCHED, MAX_BYTES, OUTCOME_LABELS, decode_upload
-from devices.filters import FAMILIES, OS_CHOICES, PLATFORMS, STATES
+from devices.filters import FAMILIES, FAMILY_LABELS, OS_CHOICES, PLATFORMS, STATES
 from devices.forms import ColumnsForm, ImportForm
 from devices.models import Device, ProfileStatus
 from devices.rendering import device_rows_html
 from profiles.models import EnrollmentProfile
+from profiles.services import platform_for_family
 from tokens import selectors as token_selectors
 from tokens.models import EnrollmentProgramToken, TokenState
 
@@ -41,6 +42,34 @@ _DETAIL_FIELDS = [
     ("Last Apple change", "op_type"),
     ("Last Apple change on", "op_date"),
 ]
+# Apple's newer device keys (protocol v8 and v10, apple-dep-api.md section 3), which Device keeps in `extra`.
+_EXTRA_LABELS = {
+    "imei": "IMEI",
+    "meid": "MEID",
+    "eid": "EID (eSIM)",
+    "wifi_mac_address": "Wi-Fi MAC address",
+    "bluetooth_mac_address": "Bluetooth MAC address",
+    "ethernet_mac_address": "Ethernet MAC address",
+    "is_replacement_device": "Replacement device",
+    "released_by_replacement": "Released by a replacement",
+    "mdm_migration_deadline": "MDM migration deadline",
+}
+
+
+def _extra_fields(extra: dict) -> list[tuple[str, str]]:
+    """(label, text) for what Apple sent beyond the known fields: lists joined, flags as Yes/No."""
+    rows = []
+    for key, value in extra.items():
+        if isinstance(value, bool):
+            text = "Yes" if value else "No"
+        elif isinstance(value, list):
+            text = ", ".join(str(item) for item in value)
+        else:
+            text = "" if value is None else str(value)
+        rows.append((_EXTRA_LABELS.get(key, key.replace("_", " ").capitalize()), text))
+    return sorted(rows)
+
+
 _PROFILE_FIELDS = [
     ("Apple profile status", "get_profile_status_display"),
     ("Profile UUID at Apple", "profile_uuid"),
@@ -356,15 +385,26 @@ class DeviceDetailView(_DevicePage):
         context.update(
             device=device,
             token=device.token,
-            apple_fields=[(label, getattr(device, name)) for label, name in _DETAIL_FIELDS],
+            apple_fields=[(label, _apple_value(device, name)) for label, name in _DETAIL_FIELDS],
             profile_fields=[(label, _value(device, name)) for label, name in _PROFILE_FIELDS],
-            extra=sorted(device.extra.items()),
+            extra=_extra_fields(device.extra),
             events=selectors.device_audit_events(device),
             jobs=selectors.device_assignment_jobs(device),
             ops=selectors.device_ops(device),
             scope_tags=list(device.token.scope_tags.all()),
+            # Intune's "Assign profile" on one device: its token's profiles at Apple, of its platform only.
+            assign_profiles=[
+                profile
+                for profile in _assignable_profiles(self.request.user, token=device.token)
+                if profile.platform == platform_for_family(device.device_family)
+            ],
         )
         return context
+
+
+def _apple_value(device, name):
+    value = getattr(device, name)
+    return FAMILY_LABELS.get(value, value) if name == "device_family" else value
 
 
 def _value(device, name):

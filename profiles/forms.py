@@ -99,6 +99,7 @@ class ProfileForm(forms.Form):
     def __init__(self, *args, user, platform: str = "ios", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["vpp_token"].queryset = selectors.vpp_token_list(user=user)
+        self.fields["vpp_token"].label_from_instance = lambda vpp_token: vpp_token.offer_label
         self.fields["configurator_certificates"].queryset = selectors.certificate_list(user=user)
         self.screens = screens_for(platform)
         for screen in self.screens:
@@ -188,8 +189,15 @@ class VppTokenUploadForm(forms.Form):
     )
     name = forms.CharField(max_length=128, required=False, help_text="Defaults to the organisation in the token.")
     apple_id = forms.CharField(label="Apple ID", max_length=254, required=False)
-    licenses_total = forms.IntegerField(label="Company Portal licenses (total)", min_value=0, initial=0)
-    licenses_used = forms.IntegerField(label="Company Portal licenses (used)", min_value=0, initial=0)
+    licenses_total = forms.IntegerField(
+        label="Company Portal licenses (total)",
+        min_value=0,
+        initial=0,
+        required=False,
+        help_text="Read from Apple's Apps and Books service on upload and every few hours; what you type here "
+        "only counts while Apple cannot be reached.",
+    )
+    licenses_used = forms.IntegerField(label="Company Portal licenses (used)", min_value=0, initial=0, required=False)
     scope_tags = forms.ModelMultipleChoiceField(
         queryset=ScopeTag.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label="Scope (tags)"
     )

@@ -8,8 +8,10 @@ from django.utils import timezone
 from depportal.accounts.models import ScopeTag, tagged_q
 from tokens.models import EnrollmentProgramToken
 
-# The seed: "There is a limit of 100 enrollment profiles per DEP token."
-MAX_PROFILES_PER_TOKEN = 100
+
+def max_profiles_per_token() -> int:
+    """The seed's limit is 100 profiles per token (the default); Intune allows 1,000 today, so it is a setting."""
+    return settings.DEP_MAX_PROFILES_PER_TOKEN
 
 
 class Platform(models.TextChoices):
@@ -55,9 +57,13 @@ class VppToken(models.Model):
     # SHA-256 of the sToken: finds a second upload of the same token without opening the sealed value.
     s_token_fingerprint = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     expires_at = models.DateTimeField(null=True, blank=True)
-    # Company Portal device licences; typed in until a VPP sync exists.
+    # Company Portal device licences, read from Apple's Apps and Books service (typed in only where it
+    # cannot be reached: licenses_checked_at says which).
     cp_licenses_total = models.PositiveIntegerField("Company Portal licenses (total)", default=0)
     cp_licenses_used = models.PositiveIntegerField("Company Portal licenses (used)", default=0)
+    location_name = models.CharField("Apps and Books location", max_length=255, blank=True)
+    licenses_checked_at = models.DateTimeField(null=True, blank=True)
+    licenses_error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -78,6 +84,15 @@ class VppToken(models.Model):
     @property
     def licenses_left(self) -> int:
         return max(0, self.cp_licenses_total - self.cp_licenses_used)
+
+    @property
+    def offer_label(self) -> str:
+        """How pickers offer the token: its name, and why it would not install Company Portal."""
+        if self.is_expired:
+            return f"{self.name} (expired)"
+        if self.licenses_left == 0:
+            return f"{self.name} (no Company Portal licenses left)"
+        return f"{self.name} ({self.licenses_left} Company Portal licenses left)"
 
     @property
     def is_expired(self) -> bool:

@@ -8,13 +8,13 @@ import re
 
 from depportal.exceptions import ApplicationError
 from profiles.models import (
-    MAX_PROFILES_PER_TOKEN,
     AuthMethod,
     EnrollmentProfile,
     Platform,
     SyncWithComputers,
     UserAffinity,
     VppToken,
+    max_profiles_per_token,
 )
 from profiles.setup_screens import screens_for
 from tokens.models import EnrollmentProgramToken
@@ -246,10 +246,11 @@ def check_profile_settings(
 
 
 def check_profile_limit(token: EnrollmentProgramToken) -> None:
-    """Refuse the 101st profile of a token."""
-    if EnrollmentProfile.objects.filter(token=token).count() >= MAX_PROFILES_PER_TOKEN:
+    """Refuse a profile past the per-token limit."""
+    limit = max_profiles_per_token()
+    if EnrollmentProfile.objects.filter(token=token).count() >= limit:
         raise ApplicationError(
-            f"The token {token} already has {MAX_PROFILES_PER_TOKEN} enrollment profiles, Apple's limit per token. "
+            f"The token {token} already has {limit} enrollment profiles, the limit per token. "
             "Delete a profile you no longer use before creating another."
         )
 

@@ -41,6 +41,7 @@ from profiles.vpp import (  # noqa: F401 - re-exported
     configurator_certificate_delete,
     vpp_token_create,
     vpp_token_delete,
+    vpp_token_refresh,
     vpp_token_update,
 )
 from tokens.models import EnrollmentProgramToken

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from profiles import assignment
+from profiles import assignment, vpp
 
 
 @shared_task(name="profiles.run_assignment_job")
@@ -15,3 +15,9 @@ def run_assignment_job(job_id: int) -> None:
 def retry_due_assignments() -> int:
     """Beat: retry THROTTLED/FAILED devices whose cool-down has passed."""
     return len(assignment.assignment_retry_due())
+
+
+@shared_task(name="profiles.refresh_vpp_licences")
+def refresh_vpp_licences() -> int:
+    """Beat: read every VPP token's Company Portal licence counts from Apple."""
+    return vpp.vpp_token_refresh_all()

@@ -10,6 +10,7 @@ urlpatterns = [
     path("vpp-tokens/", views.VppTokenListView.as_view(), name="vpp_token_list"),
     path("vpp-tokens/upload/", views.VppTokenUploadView.as_view(), name="vpp_token_upload"),
     path("vpp-tokens/<int:pk>/", views.VppTokenEditView.as_view(), name="vpp_token_edit"),
+    path("vpp-tokens/<int:pk>/refresh/", views.VppTokenRefreshView.as_view(), name="vpp_token_refresh"),
     path("configurator-certificates/upload/", views.CertificateUploadView.as_view(), name="certificate_upload"),
     path(
         "configurator-certificates/<int:pk>/delete/", views.CertificateDeleteView.as_view(), name="certificate_delete"

@@ -7,6 +7,7 @@ import re
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.views import View
 from django.views.generic import TemplateView
 
 from depportal.accounts.forms import apply_error
@@ -25,7 +26,7 @@ from profiles.forms import (
     VppTokenUploadForm,
     step_of,
 )
-from profiles.models import EnrollmentProfile, JobAction, Platform
+from profiles.models import EnrollmentProfile, JobAction, Platform, max_profiles_per_token
 from profiles.rules import SETTING_FIELDS
 from profiles.vpp import MAX_UPLOAD_BYTES
 from tokens import selectors as token_selectors
@@ -104,6 +105,8 @@ class ProfileListView(_TokenPage):
             selectors.profile_list(user=self.request.user, token=self.token, search=self.request.GET.get("q", ""))
         )
         context["q"] = self.request.GET.get("q", "")
+        context["profile_count"] = EnrollmentProfile.objects.filter(token=self.token).count()
+        context["profile_limit"] = max_profiles_per_token()
         return context
 
 
@@ -446,16 +449,42 @@ class VppTokenUploadView(ConsoleMixin, TemplateView):
                     token_file=data["token_file"].read(MAX_UPLOAD_BYTES + 1),
                     name=data["name"],
                     apple_id=data["apple_id"],
-                    licenses_total=data["licenses_total"],
-                    licenses_used=data["licenses_used"],
+                    licenses_total=data["licenses_total"] or 0,
+                    licenses_used=data["licenses_used"] or 0,
                     scope_tags=list(data["scope_tags"]),
                 )
             except ApplicationError as error:
                 apply_error(form, error)
             else:
-                messages.success(request, f"The VPP token {vpp_token} was uploaded.")
+                _report_vpp_state(request, vpp_token, f"The VPP token {vpp_token} was uploaded.")
                 return redirect("profiles:vpp_token_list")
         return self.render_to_response(self.get_context_data(form=form))
+
+
+def _report_vpp_state(request, vpp_token, done: str) -> None:
+    """What an admin must know after an upload or refresh: licences and expiry, from Apple when it answered."""
+    alerts = vpp_token_alerts(vpp_token)
+    if vpp_token.licenses_error:
+        messages.warning(request, f"{done} Company Portal licences could not be read: {vpp_token.licenses_error}")
+    else:
+        text = (
+            f"{done} Apple reports {vpp_token.licenses_left} of {vpp_token.cp_licenses_total} Company Portal "
+            f"licenses free; the token is valid until {vpp_token.expires_at:%Y-%m-%d}."
+        )
+        # The list it lands on shows the token's alerts themselves.
+        (messages.warning if alerts else messages.success)(request, text)
+
+
+class VppTokenRefreshView(ConsoleMixin, View):
+    """Read the licence counts from Apple now (the schedule does it every few hours)."""
+
+    required_action = CHANGE
+
+    def post(self, request, pk):
+        vpp_token = selectors.vpp_token_get(user=request.user, pk=pk, action=CHANGE)
+        vpp_token = services.vpp_token_refresh(actor=request.user, vpp_token=vpp_token)
+        _report_vpp_state(request, vpp_token, f"Refreshed {vpp_token} from Apple.")
+        return redirect("profiles:vpp_token_list")
 
 
 class VppTokenEditView(ConsoleMixin, TemplateView):

@@ -8,13 +8,16 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from depportal import crypto
 from depportal.accounts.models import ScopeTag
 from depportal.accounts.roles import CHANGE
 from depportal.accounts.scoping import scope_tag_ids
 from depportal.accounts.services import default_scope_tag
+from depportal.apple.vpp import AppsAndBooksClient, VppError, parse_apple_time
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
 from profiles.models import ConfiguratorCertificate, VppToken
@@ -93,7 +96,72 @@ def vpp_token_create(
             },
             scope_tags=tags,
         )
+    return vpp_token_refresh(actor=actor, vpp_token=vpp_token)
+
+
+def vpp_token_refresh(*, actor, vpp_token: VppToken) -> VppToken:
+    """Read Company Portal's licence counts and the token's expiry from Apple's Apps and Books service.
+
+    On upload, on demand and on a schedule. When Apple cannot be reached or refuses the token, the
+    counts stay as they were and `licenses_error` says why (the lists and alerts show it).
+    """
+    client = AppsAndBooksClient(crypto.decrypt(vpp_token.s_token_encrypted).decode())
+    failure, config, count = "", {}, None
+    try:
+        config = client.client_config()
+        count = client.licence_count(settings.VPP_COMPANY_PORTAL_ADAM_ID)
+    except VppError as error:
+        failure = error.message
+    finally:
+        client.close()
+    with transaction.atomic():
+        vpp_token = VppToken.objects.select_for_update().get(pk=vpp_token.pk)
+        before = {
+            "cp_licenses": [vpp_token.cp_licenses_used, vpp_token.cp_licenses_total],
+            "expires_at": vpp_token.expires_at.isoformat() if vpp_token.expires_at else None,
+            "location_name": vpp_token.location_name,
+            "licenses_error": vpp_token.licenses_error,
+        }
+        if failure:
+            vpp_token.licenses_error = failure
+        else:
+            vpp_token.cp_licenses_used, vpp_token.cp_licenses_total = (
+                (count.assigned, count.total) if count else (0, 0)
+            )
+            vpp_token.expires_at = parse_apple_time(config.get("tokenExpirationDate")) or vpp_token.expires_at
+            vpp_token.location_name = str(config.get("locationName") or "")[:255]
+            vpp_token.licenses_checked_at = timezone.now()
+            vpp_token.licenses_error = (
+                ""
+                if count
+                else "Company Portal is not among this location's apps: get it (it is free) in Apple Business "
+                "Manager > Apps and Books for this location, then refresh."
+            )
+        vpp_token.save()
+        after = {
+            "cp_licenses": [vpp_token.cp_licenses_used, vpp_token.cp_licenses_total],
+            "expires_at": vpp_token.expires_at.isoformat() if vpp_token.expires_at else None,
+            "location_name": vpp_token.location_name,
+            "licenses_error": vpp_token.licenses_error,
+        }
+        changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+        if changes:
+            audit_record(
+                actor=actor,
+                action="refresh_licenses",
+                obj=vpp_token,
+                changes=changes,
+                scope_tags=vpp_token.scope_tags.all(),
+            )
     return vpp_token
+
+
+def vpp_token_refresh_all() -> int:
+    """The schedule: refresh every token that has not expired; returns how many were read."""
+    tokens = VppToken.objects.exclude(expires_at__lte=timezone.now())
+    for vpp_token in tokens:
+        vpp_token_refresh(actor=None, vpp_token=vpp_token)
+    return len(tokens)
 
 
 def vpp_token_update(
@@ -146,6 +214,8 @@ def vpp_token_update(
             audit_record(
                 actor=actor, action="update", obj=vpp_token, changes=changes, scope_tags=vpp_token.scope_tags.all()
             )
+    if token_file:
+        return vpp_token_refresh(actor=actor, vpp_token=vpp_token)
     return vpp_token
 
 

@@ -97,6 +97,7 @@ def _fresh_redis():
 def apple(depsim, settings):
     """depsim, reset, with the portal pointed at it as its Apple."""
     settings.APPLE_DEP_BASE_URL = depsim.base_url
+    settings.APPLE_VPP_BASE_URL = f"{depsim.base_url}/mdm/v2"
     return depsim
 
 

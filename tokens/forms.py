@@ -38,10 +38,14 @@ class TokenUploadForm(_WithScopeTags):
         max_length=254,
         help_text="The Apple ID you used to create this token at Apple, for future reference (and renewal).",
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+        error_messages={
+            "required": "Enter the Apple ID you used to create this token at Apple, for future reference."
+        },
     )
     token_file = forms.FileField(
         label="Apple token",
         help_text="The server token file (.p7m) you downloaded from Apple Business Manager.",
+        error_messages={"required": "Choose the server token file (.p7m) you downloaded from Apple."},
         widget=forms.ClearableFileInput(attrs={"accept": ".p7m,application/pkcs7-mime"}),
     )
     name = forms.CharField(

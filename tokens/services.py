@@ -88,18 +88,8 @@ def token_activate(
     name: str = "",
 ) -> EnrollmentProgramToken:
     """Step 4: decrypt the uploaded .p7m with the wizard's key, validate it at Apple, and store it."""
-    if not token.is_pending:
-        raise ApplicationError("This token is already set up; use Renew to upload a new server token.")
-    if not token.pending_key_usable:
-        raise ApplicationError(
-            "This wizard's public key is no longer valid (the wizard was left or its time ran out). "
-            "Start again with Add and upload a token made for the new public key."
-        )
-    apple_id = _clean_apple_id(apple_id)
     tags = _scope_tags_for(actor, scope_tags or [])
-    credentials = _read_token_file(token, token_file)
-    account = _fetch_account(token, credentials)
-    _refuse_server_of_another_token(token, account)
+    apple_id, credentials, account = _check_upload(token, token_file=token_file, apple_id=apple_id, name=name)
     now = timezone.now()
     with transaction.atomic():
         token = EnrollmentProgramToken.objects.select_for_update().get(pk=token.pk)
@@ -127,6 +117,26 @@ def token_activate(
             },
         )
     return token
+
+
+def token_check_upload(*, token: EnrollmentProgramToken, token_file: bytes, apple_id: str, name: str = "") -> dict:
+    """The wizard's Apple token step, checked as it is left: the same checks as Create, nothing stored.
+
+    Returns what Review + create shows: the Apple MDM server and organisation the token belongs to.
+    """
+    apple_id, credentials, account = _check_upload(token, token_file=token_file, apple_id=apple_id, name=name)
+    return {
+        "apple_id": apple_id,
+        "name": name.strip() or account.get("server_name") or "Enrollment program token",
+        "server_name": account.get("server_name", ""),
+        "org_name": account.get("org_name", ""),
+        "access_token_expiry": credentials.access_token_expiry,
+    }
+
+
+def token_check_scope_tags(*, actor, scope_tags: list[ScopeTag]) -> list[ScopeTag]:
+    """The wizard's scope tags step, checked as it is left: the tags Create would put on the token."""
+    return _scope_tags_for(actor, scope_tags)
 
 
 def token_renew(*, actor, token: EnrollmentProgramToken, token_file: bytes, apple_id: str) -> EnrollmentProgramToken:
@@ -278,6 +288,27 @@ def _scope_tags_for(actor, chosen: list[ScopeTag], *, keeping: EnrollmentProgram
     if keeping is not None:
         raise _field_error("scope_tags", "Keep at least one scope tag, or the token disappears from your view.")
     return list(ScopeTag.objects.filter(pk__in=allowed))
+
+
+def _check_upload(
+    token: EnrollmentProgramToken, *, token_file: bytes, apple_id: str, name: str
+) -> tuple[str, ServerTokenCredentials, dict]:
+    if not token.is_pending:
+        raise ApplicationError("This token is already set up; use Renew to upload a new server token.")
+    if not token.pending_key_usable:
+        raise ApplicationError(
+            "This wizard's public key is no longer valid (the wizard was left or its time ran out). "
+            "Start again with Add and upload a token made for the new public key."
+        )
+    apple_id = _clean_apple_id(apple_id)
+    if name.strip():
+        _set_name(EnrollmentProgramToken(), name)
+        if EnrollmentProgramToken.objects.exclude(pk=token.pk).filter(name=name.strip()).exists():
+            raise _field_error("name", f"Another token is named {name.strip()!r}; choose another name.")
+    credentials = _read_token_file(token, token_file)
+    account = _fetch_account(token, credentials)
+    _refuse_server_of_another_token(token, account)
+    return apple_id, credentials, account
 
 
 def _read_token_file(token: EnrollmentProgramToken, token_file: bytes) -> ServerTokenCredentials:

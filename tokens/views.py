@@ -2,10 +2,12 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from depportal.accounts.forms import apply_error
@@ -55,6 +57,8 @@ class TokenListView(ConsoleMixin, TemplateView):
         return context
 
 
+# The wizard's pages say whether its key pair stands: a copy from the browser's cache would say it wrongly.
+@method_decorator(never_cache, name="dispatch")
 class TokenAddView(ConsoleMixin, TemplateView):
     """Wizard step 1: agree to share data with Apple; nothing else is possible before it."""
 
@@ -82,15 +86,7 @@ class TokenAddView(ConsoleMixin, TemplateView):
         return redirect("tokens:token_wizard", pk=token.pk)
 
 
-class TokenWizardView(ConsoleMixin, TemplateView):
-    """Wizard steps 2 to 4 on one page: leaving the page invalidates its key pair, as Apple's flow requires."""
-
-    template_name = "tokens/token_wizard.html"
-    required_action = CHANGE
-
-    def get_breadcrumbs(self):
-        return [*TOKENS_CRUMBS, _token_list_crumb(), ("Add", None)]
-
+class _PendingTokenMixin:
     def _pending(self):
         # A wizard whose token is gone (abandoned or never visible to this user) reads the same: start again.
         return (
@@ -99,16 +95,29 @@ class TokenWizardView(ConsoleMixin, TemplateView):
             .first()
         )
 
+
+@method_decorator(never_cache, name="dispatch")
+class TokenWizardView(_PendingTokenMixin, ConsoleMixin, TemplateView):
+    """Wizard steps on one page: leaving the page invalidates its key pair, as Apple's flow requires."""
+
+    template_name = "tokens/token_wizard.html"
+    required_action = CHANGE
+
+    def get_breadcrumbs(self):
+        return [*TOKENS_CRUMBS, _token_list_crumb(), ("Add", None)]
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         token = self._pending()
+        form = context.setdefault("form", TokenUploadForm(user=self.request.user))
         context.update(
             token=token,
             usable=token is not None and token.pending_key_usable,
             apple_portal_url=settings.APPLE_BUSINESS_MANAGER_URL,
             wizard_minutes=settings.DEP_TOKEN_WIZARD_TTL_S // 60,
+            # A refused Create comes back without the chosen file (browsers drop it): resume at the token step.
+            initial_step=2 if form.is_bound else 1,
         )
-        context.setdefault("form", TokenUploadForm(user=self.request.user))
         return context
 
     def post(self, request, pk):
@@ -132,6 +141,60 @@ class TokenWizardView(ConsoleMixin, TemplateView):
             request, f"The token {token.name} was created. It is active until {token.access_token_expiry:%Y-%m-%d}."
         )
         return redirect("tokens:token_detail", pk=token.pk)
+
+
+@method_decorator(never_cache, name="dispatch")
+class TokenWizardStatusView(_PendingTokenMixin, ConsoleMixin, View):
+    """Whether the wizard's key still stands: the page asks when the browser brings it back."""
+
+    required_action = CHANGE
+
+    def get(self, request, pk):
+        token = self._pending()
+        usable = token is not None and token.pending_key_usable
+        return JsonResponse({"usable": usable, "expires_at": token.pending_expires_at if usable else None})
+
+
+@method_decorator(never_cache, name="dispatch")
+class TokenWizardCheckView(_PendingTokenMixin, ConsoleMixin, View):
+    """Check one wizard step as it is left, with the rules Create applies; nothing is stored."""
+
+    required_action = CHANGE
+    fields = {"token": ("apple_id", "token_file", "name"), "scope_tags": ("scope_tags",)}
+
+    def post(self, request, pk):
+        step = request.POST.get("step", "")
+        if step not in self.fields:
+            return JsonResponse({"ok": False, "message": f"Unknown wizard step {step!r}."}, status=400)
+        token = self._pending()
+        if token is None or not token.pending_key_usable:
+            return JsonResponse({"ok": False, "usable": False}, status=410)
+        form = TokenUploadForm(request.POST, request.FILES, user=request.user)
+        form.is_valid()
+        errors = {name: messages for name, messages in form.errors.items() if name in self.fields[step]}
+        if errors:
+            return JsonResponse({"ok": False, "errors": errors}, status=400)
+        try:
+            review = self._check(step, token, form.cleaned_data)
+        except ApplicationError as error:
+            fields = {name: msgs for name, msgs in error.fields.items() if name in form.fields}
+            return JsonResponse(
+                {"ok": False, "errors": fields, "message": "" if fields else error.message}, status=error.status
+            )
+        return JsonResponse({"ok": True, "review": review})
+
+    def _check(self, step, token, data):
+        if step == "scope_tags":
+            tags = services.token_check_scope_tags(actor=self.request.user, scope_tags=list(data["scope_tags"]))
+            return {"scope_tags": [tag.name for tag in tags]}
+        review = services.token_check_upload(
+            token=token,
+            token_file=data["token_file"].read(services.MAX_TOKEN_FILE_BYTES + 1),
+            apple_id=data["apple_id"],
+            name=data["name"],
+        )
+        expiry = review["access_token_expiry"]
+        return {**review, "access_token_expiry": f"{expiry:%Y-%m-%d}" if expiry else "—"}
 
 
 class TokenAbandonView(ConsoleMixin, View):

@@ -22,7 +22,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token header: the key has invalid characters.")) from None
         token = api_token_authenticate(key)
         if token is None:
-            raise exceptions.AuthenticationFailed(_("Invalid or revoked API token."))
+            raise exceptions.AuthenticationFailed(_("Invalid, expired or revoked API token."))
         return token.user, token
 
     def authenticate_header(self, request):

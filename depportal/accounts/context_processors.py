@@ -1,4 +1,4 @@
-from depportal.accounts.roles import CHANGE
+from depportal.accounts.roles import CHANGE, VIEW
 from depportal.accounts.scoping import can, is_administrator
 from depportal.alerts.console import alert_summary, alerts_for_request
 
@@ -12,6 +12,7 @@ def console(request):
     alerts = alert_summary(alerts_for_request(request))
     return {
         "nav_section": _nav_section(request),
+        "user_can_view": can(user, VIEW),
         "user_can_change": can(user, CHANGE),
         "user_is_admin": is_administrator(user),
         "console_alert_count": alerts["total"],
@@ -26,6 +27,8 @@ def _nav_section(request) -> str:
         return ""
     if match.namespace == "profiles":
         return "vpp" if match.url_name.startswith("vpp_token") else "tokens"
+    if match.namespace == "accounts" and match.url_name.startswith("user"):
+        return "users"
     if match.namespace == "syncjobs":
         return "tokens"
     if match.namespace == "devices":

@@ -2,12 +2,20 @@
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from depportal.accounts.models import DEFAULT_SCOPE_TAG, ApiToken, Role, RoleAssignment, ScopeTag
 from depportal.audit.services import audit_record
@@ -80,9 +88,31 @@ def scope_tag_delete(*, actor, tag: ScopeTag) -> None:
 _TAG_USERS_THAT_DO_NOT_BLOCK = {"accounts.RoleAssignment", "audit.AuditEvent"}
 
 
+def _user_audit(actor, action: str, user, changes: dict) -> None:
+    audit_record(
+        actor=actor, action=action, obj=user, object_type="user", object_repr=user.get_username(), changes=changes
+    )
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ApplicationError(
+                "Enter a valid email address.", fields={"email": ["Enter a valid email address."]}
+            ) from None
+    return email
+
+
 @transaction.atomic
-def user_create(*, actor, username: str, password: str, email: str = "") -> User:
-    """Create a console user (no role yet: they see nothing until one is assigned)."""
+def user_create(*, actor, username: str, password: str = "", email: str = "") -> User:
+    """Create a console user (no role yet: they see nothing until one is assigned).
+
+    Without a password the account cannot sign in until its holder follows a one-time link
+    (`user_password_reset_link`).
+    """
     username = username.strip()
     if not username:
         raise ApplicationError("A user needs a username.", fields={"username": ["This field is required."]})
@@ -92,13 +122,109 @@ def user_create(*, actor, username: str, password: str, email: str = "") -> User
         raise ApplicationError("This username is not allowed.", fields={"username": list(exc.messages)}) from None
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(f"A user named {username!r} exists already.", fields={"username": ["This name is taken."]})
-    try:
-        validate_password(password, User(username=username, email=email))
-    except ValidationError as exc:
-        raise ApplicationError("The password is too weak.", fields={"password": list(exc.messages)}) from None
-    user = User.objects.create_user(username=username, email=email, password=password)
-    audit_record(actor=actor, action="create", obj=user, object_type="user", changes={"username": username})
+    email = _clean_email(email)
+    if password:
+        try:
+            validate_password(password, User(username=username, email=email))
+        except ValidationError as exc:
+            raise ApplicationError("The password is too weak.", fields={"password": list(exc.messages)}) from None
+    user = User.objects.create_user(username=username, email=email, password=password or None)
+    _user_audit(actor, "create", user, {"username": username, "email": email, "password_set": bool(password)})
     return user
+
+
+@transaction.atomic
+def user_update(*, actor, user, email: str | None = None, is_active: bool | None = None) -> User:
+    """Change a user's email, or disable (enable) the account: a disabled user cannot sign in or use API tokens."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    changes: dict = {}
+    if email is not None:
+        email = _clean_email(email)
+        if email != user.email:
+            changes["email"] = [user.email, email]
+            user.email = email
+    if is_active is not None and is_active != user.is_active:
+        if not is_active:
+            if actor is not None and actor.pk == user.pk:
+                raise ApplicationError(
+                    "You cannot disable your own account.",
+                    fields={"is_active": ["You cannot disable your own account."]},
+                )
+        changes["is_active"] = [user.is_active, is_active]
+        user.is_active = is_active
+    if changes:
+        user.save(update_fields=["email", "is_active"])
+        _user_audit(actor, "disable" if changes.get("is_active") == [True, False] else "update", user, changes)
+    return user
+
+
+@transaction.atomic
+def user_delete(*, actor, user) -> None:
+    """Delete a user with their roles and API tokens; the audit trail keeps their name."""
+    if actor is not None and actor.pk == user.pk:
+        raise ApplicationError("You cannot delete your own account.")
+    _user_audit(
+        actor,
+        "delete",
+        user,
+        {
+            "username": user.get_username(),
+            "roles": sorted(a.role for a in user.role_assignments.all()),
+            "api_tokens_revoked": user.api_tokens.filter(revoked_at=None).count(),
+        },
+    )
+    user.delete()
+
+
+@transaction.atomic
+def user_password_reset_link(*, actor, user) -> tuple[str, datetime]:
+    """A link that lets the user choose a new password once; returns (path, valid until).
+
+    Django's token generator signs the password hash and last login into the link, so it stops
+    working once used (the hash changes) and after PASSWORD_RESET_TIMEOUT.
+    """
+    if not user.is_active:
+        raise ApplicationError("Enable this account before resetting its password.")
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    valid_until = timezone.now() + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    _user_audit(actor, "reset_password", user, {"link_valid_until": valid_until.isoformat()})
+    return path, valid_until
+
+
+@transaction.atomic
+def user_password_set(*, form) -> User:
+    """Save the password a user chose through their one-time link (a validated SetPasswordForm)."""
+    user = form.save()
+    _user_audit(user, "set_password", user, {})
+    return user
+
+
+@transaction.atomic
+def user_roles_set(*, actor, user, roles: dict[str, list[ScopeTag]]) -> list[RoleAssignment]:
+    """Set every role of a user at once: the roles given (with their scope tags) and no others."""
+    unknown = sorted(set(roles) - set(Role.values))
+    if unknown:
+        raise ApplicationError(
+            f"Unknown role {unknown[0]!r}.", fields={"roles": [f"Choose from {', '.join(Role.values)}."]}
+        )
+    current = {a.role: a for a in user.role_assignments.prefetch_related("scope_tags")}
+    kept = []
+    for role, tags in roles.items():
+        held = current.get(role)
+        if held is not None and {t.pk for t in held.scope_tags.all()} == {t.pk for t in tags}:
+            kept.append(held)  # unchanged: no audit event for a role that stays as it was
+        else:
+            kept.append(role_assignment_set(actor=actor, user=user, role=role, scope_tags=list(tags)))
+    for role, assignment in current.items():
+        if role not in roles:
+            role_assignment_delete(actor=actor, assignment=assignment)
+    return kept
 
 
 @transaction.atomic
@@ -129,7 +255,14 @@ def role_assignment_set(*, actor, user, role: str, scope_tags: list[ScopeTag]) -
 
 @transaction.atomic
 def role_assignment_delete(*, actor, assignment: RoleAssignment) -> None:
-    """Take a role away from a user."""
+    """Take a role away from a user. Nobody demotes themself: with the checks on disabling and deleting oneself,
+    the tenant always keeps the administrator who acts."""
+    user = assignment.user
+    if assignment.role == Role.ADMINISTRATOR and not user.is_superuser:
+        if actor is not None and actor.pk == user.pk:
+            raise ApplicationError(
+                "You cannot take the Administrator role from yourself.", fields={"roles": ["This is you."]}
+            )
     audit_record(
         actor=actor,
         action="remove_role",
@@ -141,23 +274,49 @@ def role_assignment_delete(*, actor, assignment: RoleAssignment) -> None:
     assignment.delete()
 
 
+MAX_API_TOKEN_DAYS = 730
+
+
 @transaction.atomic
-def api_token_create(*, actor, user, name: str) -> tuple[ApiToken, str]:
-    """Create an API token for `user`; returns it with the key, which is shown once and never stored."""
+def api_token_create(*, actor, user, name: str, expires_in_days: int | None = None) -> tuple[ApiToken, str]:
+    """Create an API token for `user`; returns it with the key, which is shown once and never stored.
+
+    `expires_in_days` None means the token never expires (command-line tokens for automation).
+    """
     name = name.strip() or "API token"
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_API_TOKEN_DAYS:
+        raise ApplicationError(
+            f"A token expires after 1 to {MAX_API_TOKEN_DAYS} days.",
+            fields={"expires_in_days": [f"Choose 1 to {MAX_API_TOKEN_DAYS} days."]},
+        )
+    expires_at = timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None
     for _ in range(3):
         key = secrets.token_urlsafe(32)
         try:
             with transaction.atomic():
                 token = ApiToken.objects.create(
-                    user=user, name=name, prefix=key[:API_TOKEN_PREFIX_LENGTH], key_hash=hash_api_key(key)
+                    user=user,
+                    name=name,
+                    prefix=key[:API_TOKEN_PREFIX_LENGTH],
+                    key_hash=hash_api_key(key),
+                    expires_at=expires_at,
                 )
             break
         except IntegrityError:  # a hash collision is astronomically unlikely; draw again rather than fail
             continue
     else:
         raise ApplicationError("Could not create a unique API token; try again.")
-    audit_record(actor=actor, action="create", obj=token, object_type="api_token", changes={"name": name})
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=token,
+        object_type="api_token",
+        changes={
+            "name": name,
+            "user": user.get_username(),
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
     return token, key
 
 
@@ -173,10 +332,14 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
 
 def api_token_authenticate(key: str) -> ApiToken | None:
     """The active token with this key, marking it used (at most once a minute, to spare the database)."""
-    token = ApiToken.objects.select_related("user").filter(key_hash=hash_api_key(key), revoked_at=None).first()
+    now = timezone.now()
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(Q(expires_at=None) | Q(expires_at__gt=now), key_hash=hash_api_key(key), revoked_at=None)
+        .first()
+    )
     if token is None or not token.user.is_active:
         return None
-    now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now

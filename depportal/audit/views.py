@@ -20,6 +20,7 @@ class AuditEventListView(ConsoleMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         queryset = scoped(AuditEvent.objects.all(), self.request.user).prefetch_related("scope_tags")
         filterset = AuditEventFilterSet(self.request.GET or None, queryset=queryset)
+        filterset.offer_choices(scoped(AuditEvent.objects.all(), self.request.user))
         page = Paginator(filterset.qs, self.paginate_by).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
         query.pop("page", None)

@@ -140,6 +140,9 @@ class VppTokenOutputSerializer(serializers.ModelSerializer):
             "cp_licenses_total",
             "cp_licenses_used",
             "licenses_left",
+            "location_name",
+            "licenses_checked_at",
+            "licenses_error",
             "alerts",
             "scope_tags",
             "created_at",
@@ -155,8 +158,12 @@ class VppTokenCreateSerializer(serializers.Serializer):
     token_file = serializers.FileField(help_text="The .vpptoken downloaded from Apple Business Manager.")
     name = serializers.CharField(max_length=128, required=False, allow_blank=True)
     apple_id = serializers.CharField(max_length=254, required=False, allow_blank=True)
-    licenses_total = serializers.IntegerField(required=False, default=0)
-    licenses_used = serializers.IntegerField(required=False, default=0)
+    licenses_total = serializers.IntegerField(
+        required=False, default=0, help_text="Only kept while Apple's Apps and Books service cannot be reached."
+    )
+    licenses_used = serializers.IntegerField(
+        required=False, default=0, help_text="Only kept while Apple's Apps and Books service cannot be reached."
+    )
     scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
 
 

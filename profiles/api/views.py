@@ -221,6 +221,15 @@ class VppTokenViewSet(viewsets.GenericViewSet):
         vpp_token = services.vpp_token_update(actor=request.user, vpp_token=vpp_token, **values)
         return Response(s.VppTokenOutputSerializer(vpp_token).data)
 
+    @extend_schema(request=None, responses=s.VppTokenOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def refresh(self, request, pk=None):
+        """Read Company Portal's licence counts and the expiry from Apple's Apps and Books service now."""
+        vpp_token = selectors.vpp_token_get(user=request.user, pk=pk, action=CHANGE)
+        return Response(
+            s.VppTokenOutputSerializer(services.vpp_token_refresh(actor=request.user, vpp_token=vpp_token)).data
+        )
+
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
         services.vpp_token_delete(

@@ -66,7 +66,7 @@ def test_deleted_devices_stay_hidden_through_delta_syncs_and_return_with_a_full_
     assert Device.objects.get(serial_number=serials[0]).asset_tag == "CHANGED"
 
     events = client.get(f"/devices/{one.pk}/").content.decode()
-    assert "delete_device_here" in events
+    assert "Delete device here" in events  # the audit action, as the page labels it
 
 
 def test_restore_from_the_detail_page_and_the_deleted_view(local_token, seed_devices, admin_user, client):

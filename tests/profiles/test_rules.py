@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from depportal.exceptions import ApplicationError
 from profiles import services
-from profiles.models import MAX_PROFILES_PER_TOKEN, EnrollmentProfile
+from profiles.models import EnrollmentProfile, max_profiles_per_token
 from profiles.rules import device_name_template_problems, expand_device_name
 
 from .conftest import certificate_bytes, vpp_token_file
@@ -147,7 +147,7 @@ def test_device_name_template_expansion():
 
 def test_the_101st_profile_is_refused(token, admin_user, admin_api, client):
     EnrollmentProfile.objects.bulk_create(
-        [EnrollmentProfile(token=token, name=f"Profile {i}") for i in range(MAX_PROFILES_PER_TOKEN)]
+        [EnrollmentProfile(token=token, name=f"Profile {i}") for i in range(max_profiles_per_token())]
     )
     with pytest.raises(ApplicationError, match="already has 100 enrollment profiles"):
         services.profile_create(actor=admin_user, token=token, values={"name": "One more"}, push=False)
@@ -156,4 +156,4 @@ def test_the_101st_profile_is_refused(token, admin_user, admin_api, client):
     client.force_login(admin_user)
     page = client.post(reverse("profiles:profile_create", args=[token.pk]), _wizard_post({"name": "One more"}, None))
     assert "already has 100 enrollment profiles" in page.content.decode()
-    assert EnrollmentProfile.objects.filter(token=token).count() == MAX_PROFILES_PER_TOKEN
+    assert EnrollmentProfile.objects.filter(token=token).count() == max_profiles_per_token()

@@ -88,3 +88,81 @@ def test_delete_confirmation_says_what_goes(onboard, client, admin_user):
     assert "its enrollment profiles and its device records" in html and "Nothing changes at Apple" in html
     client.post(f"/tokens/{token.pk}/delete/")
     assert not EnrollmentProgramToken.objects.exists()
+
+
+def test_wizard_pages_are_never_cached(client, admin_user):
+    client.force_login(admin_user)
+    assert "no-store" in client.get("/tokens/add/")["Cache-Control"]
+    client.post("/tokens/add/", {"data_sharing_consent": "on"})
+    token = EnrollmentProgramToken.objects.get()
+    for url in (f"/tokens/add/{token.pk}/", f"/tokens/add/{token.pk}/status/"):
+        assert "no-store" in client.get(url)["Cache-Control"]
+    assert client.get(f"/tokens/add/{token.pk}/status/").json()["usable"] is True
+    client.post(f"/tokens/add/{token.pk}/abandon/")
+    assert client.get(f"/tokens/add/{token.pk}/status/").json() == {"usable": False, "expires_at": None}
+
+
+def test_wizard_step_checks_refuse_hostile_input_and_store_nothing(apple, client, admin_user, make_user, tag_a, tag_b):
+    client.force_login(admin_user)
+    client.post("/tokens/add/", {"data_sharing_consent": "on"})
+    token = EnrollmentProgramToken.objects.get()
+    url = f"/tokens/add/{token.pk}/check/"
+
+    response = client.post(url, {"step": "everything"})
+    assert response.status_code == 400 and "Unknown wizard step" in response.json()["message"]
+    response = client.post(url, {"step": "token"})
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert "Enter the Apple ID" in errors["apple_id"][0] and "Choose the server token file" in errors["token_file"][0]
+    response = client.post(
+        url, {"step": "token", "apple_id": "x" * 300, "token_file": SimpleUploadedFile("t.p7m", b"x")}
+    )
+    assert response.status_code == 400 and "apple_id" in response.json()["errors"]
+    response = client.post(
+        url,
+        {"step": "token", "apple_id": "it@example.com", "token_file": SimpleUploadedFile("t.p7m", b"\0" * 70_000)},
+    )
+    assert "far too large" in response.json()["errors"]["token_file"][0]
+    response = client.post(
+        url,
+        {"step": "token", "apple_id": "it@example.com", "name": "n" * 129, "token_file": SimpleUploadedFile("t", b"")},
+    )
+    assert "name" in response.json()["errors"]
+
+    server = apple.create_server("Checked MDM", certificate_pem=token.certificate_pem.encode())
+    good = base64.b64decode(server["p7m"])
+    response = client.post(
+        url, {"step": "token", "apple_id": " it@example.com ", "token_file": SimpleUploadedFile("t.p7m", good)}
+    )
+    assert response.status_code == 200
+    assert response.json()["review"]["server_name"] == "Checked MDM"
+    assert response.json()["review"]["apple_id"] == "it@example.com"
+
+    manager = make_user("manager", Role.ENROLLMENT_MANAGER, [tag_a])
+    client.force_login(manager)
+    client.post("/tokens/add/", {"data_sharing_consent": "on"})
+    mine = EnrollmentProgramToken.objects.exclude(pk=token.pk).get()
+    response = client.post(f"/tokens/add/{mine.pk}/check/", {"step": "scope_tags", "scope_tags": [tag_b.pk]})
+    assert response.status_code == 400 and "scope_tags" in response.json()["errors"]
+    response = client.post(f"/tokens/add/{mine.pk}/check/", {"step": "scope_tags"})
+    assert response.json()["review"]["scope_tags"] == ["Tag A"]
+    # Someone else's wizard is not there for this user.
+    assert client.post(url, {"step": "scope_tags"}).status_code == 410
+    client.force_login(make_user("reader", Role.READ_ONLY, [tag_a]))
+    assert client.post(url, {"step": "scope_tags"}).status_code == 403
+
+    token.refresh_from_db()
+    assert token.is_pending and not token.oauth_encrypted and token.apple_id == ""
+    assert EnrollmentProgramToken.objects.filter(state="active").count() == 0
+
+
+def test_reset_cursor_page_states_the_7_day_rule_once(onboard, client, admin_user):
+    from django.utils import timezone
+
+    token = onboard(admin_user, server_name="Acme")
+    client.force_login(admin_user)
+    html = client.get(f"/tokens/{token.pk}/sync/reset-cursor/").content.decode()
+    assert html.count("once every 7 days") == 1 and "can run at once" in html
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=timezone.now())
+    html = client.get(f"/tokens/{token.pk}/sync/reset-cursor/").content.decode()
+    assert html.count("once every 7 days") == 1 and "The next is possible from" in html

@@ -51,7 +51,38 @@ class UserOutputSerializer(serializers.ModelSerializer):
 class UserCreateInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     email = serializers.EmailField(required=False, allow_blank=True)
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        style={"input_type": "password"},
+        help_text="Leave out to create the account without one; then POST password-reset/ for a one-time link.",
+    )
+
+
+class UserUpdateInputSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False, help_text="false disables the account and its API tokens.")
+
+
+class UserRoleInputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+
+
+class UserRolesInputSerializer(serializers.Serializer):
+    roles = UserRoleInputSerializer(many=True, help_text="Every role the user holds; roles left out are taken away.")
+
+    def validate_roles(self, roles):
+        names = [entry["role"] for entry in roles]
+        if len(names) != len(set(names)):
+            raise serializers.ValidationError("List each role once.")
+        return roles
+
+
+class PasswordResetLinkOutputSerializer(serializers.Serializer):
+    link = serializers.CharField(help_text="Works once, until valid_until. Not stored: give it to the user now.")
+    valid_until = serializers.DateTimeField()
 
 
 class ApiTokenOutputSerializer(serializers.ModelSerializer):
@@ -59,7 +90,7 @@ class ApiTokenOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at", "is_active"]
+        fields = ["id", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at", "is_active"]
 
 
 class ApiTokenCreatedOutputSerializer(ApiTokenOutputSerializer):
@@ -71,3 +102,6 @@ class ApiTokenCreatedOutputSerializer(ApiTokenOutputSerializer):
 
 class ApiTokenInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=128)
+    expires_in_days = serializers.IntegerField(
+        min_value=1, max_value=730, default=90, help_text="The token stops working this many days from now."
+    )

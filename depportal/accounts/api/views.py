@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
@@ -66,20 +67,62 @@ class RoleViewSet(viewsets.ViewSet):
 
 
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Console users with their role assignments (Administrators only)."""
+    """Console users with their role assignments (Administrators only): the console's Users page."""
 
     permission_classes = [AdministratorOnly]
     serializer_class = s.UserOutputSerializer
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
-        return selectors.user_list()
+        return selectors.user_list(search=self.request.query_params.get("search", "").strip())
+
+    def _user_data(self, user):
+        return s.UserOutputSerializer(selectors.user_get(pk=user.pk)).data
 
     @extend_schema(request=s.UserCreateInputSerializer, responses={201: s.UserOutputSerializer})
     def create(self, request):
         data = s.UserCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.user_create(actor=request.user, **data.validated_data)
-        return Response(s.UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+        return Response(self._user_data(user), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.UserUpdateInputSerializer, responses=s.UserOutputSerializer)
+    def partial_update(self, request, pk=None):
+        user = self.get_object()
+        data = s.UserUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_update(actor=request.user, user=user, **data.validated_data)
+        return Response(self._user_data(user))
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        services.user_delete(actor=request.user, user=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=s.PasswordResetLinkOutputSerializer)
+    @action(detail=True, methods=["post"], url_path="password-reset")
+    def password_reset(self, request, pk=None):
+        """A one-time link with which the user chooses a new password."""
+        path, valid_until = services.user_password_reset_link(actor=request.user, user=self.get_object())
+        return Response({"link": request.build_absolute_uri(path), "valid_until": valid_until})
+
+    @extend_schema(request=s.UserRolesInputSerializer, responses=s.UserOutputSerializer)
+    @action(detail=True, methods=["put"])
+    def roles(self, request, pk=None):
+        """Set every role of the user at once, each with its scope tags."""
+        user = self.get_object()
+        data = s.UserRolesInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        roles = {entry["role"]: entry.get("scope_tags", []) for entry in data.validated_data["roles"]}
+        services.user_roles_set(actor=request.user, user=user, roles=roles)
+        return Response(self._user_data(user))
+
+    @extend_schema(responses=s.ApiTokenOutputSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="api-tokens")
+    def api_tokens(self, request, pk=None):
+        """The user's API tokens (never their keys)."""
+        tokens = selectors.api_token_list(user=self.get_object())
+        return Response(s.ApiTokenOutputSerializer(tokens, many=True).data)
 
 
 class RoleAssignmentViewSet(
