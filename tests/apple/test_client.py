@@ -495,3 +495,24 @@ def test_parse_retry_after_forms():
     assert parse_retry_after(None) is None
     later = parse_retry_after(format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True))
     assert 80 < later <= 90
+
+
+def test_a_rotated_session_from_apple_is_adopted_without_a_new_session(depsim, server, make_client):
+    """Apple may send a new X-ADM-Auth-Session on any response; the replaced one stops working in depsim."""
+    depsim.add_devices(server.server_uuid, count=2500)
+    depsim.set_session_rotation(2)
+    client = make_client()
+    start = depsim.requests()[-1]["seq"] if depsim.requests() else 0
+    pages = list(client.fetch_devices(limit=500))
+    assert sum(len(page.devices) for page in pages) == 2500
+    log = depsim.requests(since=start)
+    assert [entry["path"] for entry in log].count("/session") == 1
+    assert all(entry["status"] == 200 for entry in log)
+
+
+def test_the_page_size_apple_advertises_is_honoured(depsim, server, make_client):
+    """GET /account lists `limit.maximum` per paginated endpoint; the client never asks for more."""
+    depsim.add_devices(server.server_uuid, count=1000)
+    depsim.set_page_max(300)
+    pages = list(make_client().fetch_devices())
+    assert [len(page.devices) for page in pages] == [300, 300, 300, 100]
