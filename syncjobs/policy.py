@@ -68,19 +68,21 @@ def sync_refusal(
             f"A {kind_label} sync of this token is {state_label}; a new one can start when it ends.",
             active_job.deadline_at,
         )
+    refusals = [full_sync_refusal(token, now)] if kind == SyncKind.FULL else []
     if trigger in ADMIN_TRIGGERS and token.last_manual_sync_at is not None:
         allowed = token.last_manual_sync_at + timedelta(seconds=settings.DEP_MANUAL_SYNC_MIN_INTERVAL_S)
         if now < allowed:
             minutes = settings.DEP_MANUAL_SYNC_MIN_INTERVAL_S // 60
-            return Refusal(
-                "manual_sync_interval",
-                f"Sync and Full sync run at most once every {minutes} minutes together; they can be used "
-                f"again at {_when(allowed)}.",
-                allowed,
+            refusals.append(
+                Refusal(
+                    "manual_sync_interval",
+                    f"Sync and Full sync run at most once every {minutes} minutes together; they can be used "
+                    f"again at {_when(allowed)}.",
+                    allowed,
+                )
             )
-    if kind == SyncKind.FULL:
-        return full_sync_refusal(token, now)
-    return None
+    # Where both rules hold, the one that ends later is the one to tell: that is when the sync may run.
+    return max((r for r in refusals if r is not None), key=lambda r: r.next_allowed_at, default=None)
 
 
 def first_auto_sync_slot(token_id: int, now: datetime) -> datetime:

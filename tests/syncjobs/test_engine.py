@@ -74,18 +74,17 @@ def test_manual_sync_rules_and_one_job_at_a_time(apple, onboard, admin_user, dja
     assert refused.value.extra["rule"] == "manual_sync_interval"
     assert 890 <= refused.value.extra["retry_after"] <= 900
     assert refused.value.status == 429
-    # Sync and Full sync share the admin's 15-minute window (the seed: one admin sync per 15 minutes).
-    with pytest.raises(services.SyncRefused) as refused:
-        services.syncjob_request(token=token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
-    assert refused.value.extra["rule"] == "manual_sync_interval"
-    assert "Sync and Full sync" in refused.value.message
-    EnrollmentProgramToken.objects.filter(pk=token.pk).update(
-        last_manual_sync_at=timezone.now() - timedelta(minutes=16)
-    )
+    # A full sync is held by the 7-day rule here (the first sync was a fetch), the later of the two rules.
     with pytest.raises(services.SyncRefused) as refused:
         services.syncjob_request(token=token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     assert refused.value.extra["rule"] == "full_sync_interval"
     assert "once every 7 days" in refused.value.message
+    # Sync and Full sync share the admin's 15-minute window (the seed: one admin sync per 15 minutes).
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=timezone.now() - timedelta(days=8))
+    with pytest.raises(services.SyncRefused) as refused:
+        services.syncjob_request(token=token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    assert refused.value.extra["rule"] == "manual_sync_interval"
+    assert "Sync and Full sync" in refused.value.message
 
 
 def test_a_claimed_job_is_not_run_twice(apple, onboard, admin_user):

@@ -329,6 +329,7 @@ def test_the_sync_engine_follows_the_reference_model(
     settings.APPLE_DEP_MAX_RETRIES = 1
     settings.APPLE_DEP_MAX_RETRY_WAIT_S = 5
     apple.set_page_max(PAGE)
+    apple.set_session_rotation(7)  # Apple may hand out a new session token on any answer
     machine = make_machine(apple, onboard, admin_user, admin_api, django_capture_on_commit_callbacks)
     STEPS_SEEN.clear()
     run_state_machine_as_test(
