@@ -40,7 +40,7 @@ from tokens.models import EnrollmentProgramToken
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = int(os.environ.get("SYNC_MODEL_EXAMPLES", "8"))
-STEPS = int(os.environ.get("SYNC_MODEL_STEPS", "18"))
+STEPS = int(os.environ.get("SYNC_MODEL_STEPS", "15"))
 DERANDOMIZE = not os.environ.get("SYNC_MODEL_RANDOM")
 PAGE = 50  # depsim advertises this page maximum, so small bursts already span pages
 TEXTS = ["", "plain", "nul\x00byte", "=SUM(A1)", "emoji \U0001f600", "rtl\u202emark", "tab\tand, comma"]
