@@ -91,6 +91,18 @@ def test_onboard_and_sync_over_the_api(stack, apple, admin_user):
     assert uploaded.status_code == 200, uploaded.text
     assert uploaded.json()["state"] == "active"
 
+    # The new token syncs by itself (its first fetch), without anyone pressing Sync.
+    def first_sync():
+        jobs = api.get(f"{base}/sync-jobs/", params={"token": token_id}, timeout=10).json()["results"]
+        return jobs[0] if jobs and jobs[0]["state"] not in ("queued", "running") else None
+
+    job = wait_until(first_sync, 45, "the token's first sync ends", stack["processes"], interval=0.3)
+    assert (job["trigger"], job["kind"], job["state"]) == ("setup", "full", "succeeded"), job
+    assert job["devices_added"] == 1500
+    token = EnrollmentProgramToken.objects.get(pk=token_id)
+    assert token.device_count == 1500 and token.sync_cursor
+
+    apple.add_devices(server["server_uuid"], count=20)
     started = api.post(f"{base}/tokens/{token_id}/sync/", json={}, timeout=30)
     assert started.status_code == 202, started.text
     job_url = f"{base}/sync-jobs/{started.json()['id']}/"
@@ -100,10 +112,8 @@ def test_onboard_and_sync_over_the_api(stack, apple, admin_user):
         return job if job["state"] not in ("queued", "running") else None
 
     job = wait_until(finished, 45, "the sync job ends", stack["processes"], interval=0.3)
-    assert job["state"] == "succeeded", job
-    assert job["devices_added"] == 1500
-    token = EnrollmentProgramToken.objects.get(pk=token_id)
-    assert token.device_count == 1500 and token.sync_cursor
+    assert job["state"] == "succeeded" and job["devices_added"] == 20, job
+    assert EnrollmentProgramToken.objects.get(pk=token_id).device_count == 1520
 
     # A second manual sync at once is refused by the 15-minute rule, through the same processes.
     again = api.post(f"{base}/tokens/{token_id}/sync/", json={}, timeout=30)
