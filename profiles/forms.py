@@ -100,7 +100,8 @@ class ProfileForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["vpp_token"].queryset = selectors.vpp_token_list(user=user)
         self.fields["configurator_certificates"].queryset = selectors.certificate_list(user=user)
-        self.screens = screens_for(platform)
+        self.platform = platform
+        self.screens = [screen for screen in screens_for(platform) if screen.hideable]
         for screen in self.screens:
             self.fields[f"screen_{screen.key}"] = forms.ChoiceField(
                 choices=[(SHOW, "Show"), (HIDE, "Hide")],
@@ -125,6 +126,19 @@ class ProfileForm(forms.Form):
 
     def screen_fields(self):
         return [self[f"screen_{screen.key}"] for screen in self.screens]
+
+    def screen_groups(self) -> list[tuple[str, list[dict]]]:
+        """The platform's panes by group (the seed's first): each with its field (None without an Apple key)."""
+        groups: dict[str, list[dict]] = {}
+        for screen in screens_for(self.platform):
+            groups.setdefault(screen.group, []).append(
+                {
+                    "screen": screen,
+                    "field": self[f"screen_{screen.key}"] if screen.hideable else None,
+                    "hints": screen.hints(self.platform),
+                }
+            )
+        return list(groups.items())
 
     def to_values(self) -> dict:
         """The settings as the services take them (call after is_valid)."""

@@ -15,6 +15,8 @@ MAX_PROFILES_PER_TOKEN = 100
 class Platform(models.TextChoices):
     IOS = "ios", "iOS/iPadOS"
     MACOS = "macos", "macOS"
+    TVOS = "tvos", "tvOS"
+    VISIONOS = "visionos", "visionOS"
 
 
 class UserAffinity(models.TextChoices):

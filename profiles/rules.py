@@ -16,7 +16,7 @@ from profiles.models import (
     UserAffinity,
     VppToken,
 )
-from profiles.setup_screens import screens_for
+from profiles.setup_screens import skip_keys_for
 from tokens.models import EnrollmentProgramToken
 
 MAX_NAME_LENGTH = 125  # Apple's CONFIG_NAME_INVALID limit
@@ -233,16 +233,26 @@ def check_profile_settings(
     if phone_problem:
         errors.add("department_phone", phone_problem)
 
-    known = {screen.key for screen in screens_for(platform or "")}
-    skip = values.get("skip_setup_items") or []
-    if not isinstance(skip, list) or not all(isinstance(key, str) for key in skip):
-        errors.add("skip_setup_items", "Give the Setup Assistant screens to hide as a list of Apple skip keys.")
-    else:
-        unknown = sorted(set(skip) - known)
-        if unknown:
-            errors.add("skip_setup_items", f"Unknown Setup Assistant screens: {', '.join(unknown)}.")
+    problem = skip_keys_problem(values.get("skip_setup_items"), platform or "")
+    if problem:
+        errors.add("skip_setup_items", problem)
     errors.raise_if_any()
     return warnings
+
+
+def skip_keys_problem(skip, platform: str) -> str | None:
+    """Why these skip keys cannot be sent for the platform: only Apple's keys of that platform are valid."""
+    if not isinstance(skip, list) or not all(isinstance(key, str) for key in skip):
+        return "Give the Setup Assistant panes to hide as a list of Apple skip keys."
+    valid = skip_keys_for(platform)
+    unknown = [key for key in dict.fromkeys(skip) if key not in valid]
+    if not unknown:
+        return None
+    platform_name = Platform(platform).label if platform in Platform.values else platform
+    return (
+        f"Not Apple skip keys for {platform_name}: {', '.join(unknown)}. "
+        f"Valid keys (Apple's SkipKeys list): {', '.join(sorted(valid, key=str.lower))}."
+    )
 
 
 def check_profile_limit(token: EnrollmentProgramToken) -> None:

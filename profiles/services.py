@@ -67,7 +67,7 @@ FIELD_LABELS = {
     "device_name_template": "Device name template",
     "department": "Department name",
     "department_phone": "Department phone",
-    "skip_setup_items": "Setup Assistant screens",
+    "skip_setup_items": "Setup Assistant screens hidden",
 }
 
 

@@ -115,12 +115,14 @@ class _WizardView(TemplateView):
     editing = False
 
     def form(self, data=None, initial=None) -> ProfileForm:
-        return ProfileForm(data, initial=initial, user=self.request.user, platform=Platform.IOS)
+        return ProfileForm(data, initial=initial, user=self.request.user, platform=self.platform)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.setdefault("step", 1)
         context["editing"] = self.editing
+        context["platform"] = self.platform
+        context["platform_label"] = Platform(self.platform).label
         context["org_name"] = self.token.org_name or "your organisation"
         return context
 
@@ -128,7 +130,7 @@ class _WizardView(TemplateView):
         form = self.form(request.POST)
         if not form.is_valid():
             return self._show_errors(form)
-        values = form.to_values()
+        values = {**form.to_values(), "platform": self.platform}
         try:
             if request.POST.get("action") != "save":
                 return self.render_to_response(self.get_context_data(form=form, step=4, **self.review(values)))
@@ -160,19 +162,25 @@ def _form_keyed(error: ApplicationError, form) -> ApplicationError:
 
 
 class ProfileCreateView(_WizardView, _TokenPage):
-    """Create profile > iOS/iPadOS: Basics, Device management settings, Setup Assistant, Review + create."""
+    """Create profile > a platform: Basics, Device management settings, Setup Assistant, Review + create."""
+
+    @property
+    def platform(self) -> str:
+        wanted = self.request.GET.get("platform", Platform.IOS)
+        return wanted if wanted in Platform.values else Platform.IOS
 
     def get_breadcrumbs(self):
-        return [*_token_crumbs(self.token), ("Create profile", None)]
+        return [*_token_crumbs(self.token), (f"Create profile: {Platform(self.platform).label}", None)]
 
     def get_context_data(self, **kwargs):
         if "form" not in kwargs:
-            kwargs["form"] = self.form(initial=ProfileForm.initial_from(services.default_values()))
+            kwargs["form"] = self.form(initial=ProfileForm.initial_from(services.default_values(self.platform)))
         return super().get_context_data(**kwargs)
 
     def review(self, values: dict) -> dict:
         warnings = services.profile_create_preview(actor=self.request.user, token=self.token, values=values)
-        return {"review_rows": self.review_rows({**services.default_values(), **values}), "warnings": warnings}
+        merged = {**services.default_values(self.platform), **values}
+        return {"review_rows": self.review_rows(merged), "warnings": warnings}
 
     def save(self, values: dict):
         profile = services.profile_create(actor=self.request.user, token=self.token, values=values)
@@ -187,6 +195,10 @@ class ProfileEditView(_WizardView, _ProfilePage):
 
     editing = True
     crumb = "Edit"
+
+    @property
+    def platform(self) -> str:
+        return self.profile.platform
 
     def get_context_data(self, **kwargs):
         if "form" not in kwargs:

@@ -36,7 +36,7 @@ def test_wizard_reviews_then_creates(apple, client, token, admin_user):
     html = review.content.decode()
     assert review.context["step"] == 4 and not EnrollmentProfile.objects.exists()
     assert "This iPhone is managed by Example Org" in html and "About Configuration: Help desk" in html
-    assert "<dt>Setup Assistant screens</dt><dd>Siri</dd>" in html
+    assert "<dt>Setup Assistant screens hidden</dt><dd>Siri</dd>" in html
     response = client.post(url, {**WIZARD, "action": "save"}, follow=True)
     profile = EnrollmentProfile.objects.get()
     assert "was created and sent to Apple" in response.content.decode()

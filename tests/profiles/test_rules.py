@@ -44,7 +44,9 @@ RULES = [
     ({"department": "d" * 126}, "department", "at most 125"),
     ({"name": ""}, "name", "needs a name"),
     ({"name": "n" * 126}, "name", "at most 125"),
-    ({"skip_setup_items": ["NotAScreen"]}, "skip_setup_items", "Unknown Setup Assistant"),
+    ({"skip_setup_items": ["NotAScreen"]}, "skip_setup_items", "Not Apple skip keys for iOS/iPadOS: NotAScreen"),
+    ({"skip_setup_items": ["ExpressLanguage"]}, "skip_setup_items", "Not Apple skip keys for iOS/iPadOS"),
+    ({"skip_setup_items": ["FileVault"]}, "skip_setup_items", "Not Apple skip keys for iOS/iPadOS: FileVault"),
 ]
 
 
