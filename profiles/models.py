@@ -215,6 +215,10 @@ class AssignmentJob(models.Model):
     unknown_serials = models.JSONField(default=list, blank=True)
     # {serial: SUCCESS | NOT_ACCESSIBLE | FAILED | THROTTLED}
     results = models.JSONField(default=dict, blank=True)
+    # {serial: why the portal did not send it to Apple}: another platform, or (unassign) not this profile.
+    refused = models.JSONField(default=dict, blank=True)
+    # {serial: the profile Apple removed} for unassign jobs, as the device had it when asked.
+    removed = models.JSONField(default=dict, blank=True)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     retry_after_seconds = models.PositiveIntegerField(null=True, blank=True)

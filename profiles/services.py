@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from depportal.accounts.roles import VIEW
@@ -19,9 +19,12 @@ from depportal.exceptions import ApplicationError, Conflict
 from devices.models import Device, ProfileStatus
 from profiles.apple_json import apple_profile_json
 from profiles.assignment import (  # noqa: F401 - re-exported
+    assignment_preview,
     assignment_retry_due,
     assignment_run,
+    platform_for_family,
     profile_assign_devices,
+    profile_devices_using,
     profile_unassign_devices,
     start_assignment,
 )
@@ -306,21 +309,7 @@ def profile_assign_default_to_new_devices(*, token: EnrollmentProgramToken, seri
     return jobs
 
 
-def platform_for_family(device_family: str) -> str:
-    """The profile platform of an Apple device family (Mac -> macOS, everything else iOS/iPadOS)."""
-    return Platform.MACOS if (device_family or "").lower().startswith("mac") else Platform.IOS
-
-
 # Helpers
-
-
-def profile_devices_using(profile: EnrollmentProfile, uuid: str | None = None) -> QuerySet[Device]:
-    """Devices of the profile's token that have it: assigned here, or Apple reports its (old) UUID."""
-    uuid = profile.profile_uuid if uuid is None else uuid
-    match = Q(assigned_profile=profile)
-    if uuid:
-        match |= Q(profile_uuid=uuid)
-    return Device.objects.filter(token=profile.token, deleted_here_at__isnull=True).filter(match)
 
 
 def _needs_push(profile: EnrollmentProfile, after: dict) -> bool:

@@ -15,7 +15,7 @@ from depportal.console import ConsoleMixin
 from depportal.exceptions import ApplicationError
 from profiles import selectors, services
 from profiles.alerts import vpp_token_alerts
-from profiles.assignment import normalise_serials, split_known
+from profiles.assignment import normalise_serials
 from profiles.forms import (
     AssignForm,
     CertificateUploadForm,
@@ -332,7 +332,10 @@ class ProfileAssignView(_ProfilePage):
         context.setdefault("form", AssignForm())
         context["action"] = self.action
         context["q"] = self.request.GET.get("q", "")
-        context["devices"] = list(selectors.token_devices(token=self.token, search=context["q"])[:500])
+        devices = selectors.token_devices(token=self.token, search=context["q"])
+        if self.action == JobAction.UNASSIGN:
+            devices = devices.filter(pk__in=services.profile_devices_using(self.profile).values("pk"))
+        context["devices"] = list(devices[:500])
         return context
 
     def post(self, request, pk):
@@ -359,8 +362,12 @@ class ProfileAssignView(_ProfilePage):
             form.add_error("serial_numbers", "Enter serial numbers, upload a CSV or pick devices.")
         if form.errors:
             return self.render_to_response(self.get_context_data(form=form))
-        known, unknown = split_known(self.token, serials)
-        return self.render_to_response(self.get_context_data(form=form, preview=True, known=known, unknown=unknown))
+        known, refused, unknown = services.assignment_preview(
+            token=self.token, profile=self.profile, action=self.action, serials=serials
+        )
+        return self.render_to_response(
+            self.get_context_data(form=form, preview=True, known=known, refused=refused, unknown=unknown)
+        )
 
 
 class ProfileUnassignView(ProfileAssignView):
@@ -408,7 +415,11 @@ class JobDetailView(ConsoleMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["job"] = self.job
         context["counts"] = self.job.counts()
-        context["rows"] = sorted(self.job.results.items())[:2000]
+        context["rows"] = [
+            (serial, status, self.job.removed.get(serial, ""))
+            for serial, status in sorted(self.job.results.items())[:2000]
+        ]
+        context["refused_rows"] = sorted(self.job.refused.items())[:2000]
         return context
 
 

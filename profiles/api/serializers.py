@@ -105,6 +105,8 @@ class AssignmentJobSerializer(serializers.ModelSerializer):
             "counts",
             "results",
             "unknown_serials",
+            "refused",
+            "removed",
             "retry_after_seconds",
             "error",
             "created_at",
