@@ -4,10 +4,19 @@ from depportal.accounts.models import ScopeTag
 from depportal.accounts.roles import CHANGE
 from depportal.accounts.scoping import scoped
 from profiles import selectors
-from profiles.models import AuthMethod, EnrollmentProfile, SyncWithComputers, UserAffinity
+from profiles.models import AuthMethod, EnrollmentProfile, Platform, SyncWithComputers, UserAffinity
+from profiles.rules import settings_for
 from profiles.setup_screens import screens_for
 
 SHOW, HIDE = "show", "hide"
+YES_NO_FIELDS = (
+    "install_company_portal",
+    "single_app_mode",
+    "supervised",
+    "locked_enrollment",
+    "await_final_configuration",
+    "apply_device_name_template",
+)
 # Which wizard page holds each field, so a rule error opens the page where it can be fixed.
 STEP_OF_FIELD = {
     "name": 1,
@@ -101,6 +110,9 @@ class ProfileForm(forms.Form):
         self.fields["vpp_token"].queryset = selectors.vpp_token_list(user=user)
         self.fields["configurator_certificates"].queryset = selectors.certificate_list(user=user)
         self.platform = platform
+        offered = set(settings_for(platform))
+        for name in [name for name in self.fields if name not in offered]:
+            del self.fields[name]
         self.screens = [screen for screen in screens_for(platform) if screen.hideable]
         for screen in self.screens:
             self.fields[f"screen_{screen.key}"] = forms.ChoiceField(
@@ -116,9 +128,7 @@ class ProfileForm(forms.Form):
     def initial_from(cls, values: dict) -> dict:
         """Form initial data from a values dict (see profiles.services.profile_values)."""
         initial = {key: value for key, value in values.items() if key != "skip_setup_items"}
-        for key in ("install_company_portal", "single_app_mode", "supervised", "locked_enrollment"):
-            initial[key] = "yes" if values[key] else "no"
-        for key in ("await_final_configuration", "apply_device_name_template"):
+        for key in YES_NO_FIELDS:
             initial[key] = "yes" if values[key] else "no"
         for key in values.get("skip_setup_items") or []:
             initial[f"screen_{key}"] = HIDE
@@ -143,41 +153,29 @@ class ProfileForm(forms.Form):
     def to_values(self) -> dict:
         """The settings as the services take them (call after is_valid)."""
         data = self.cleaned_data
-        values = {
-            name: data.get(name)
-            for name in (
-                "name",
-                "description",
-                "user_affinity",
-                "auth_method",
-                "install_company_portal",
-                "vpp_token",
-                "single_app_mode",
-                "supervised",
-                "locked_enrollment",
-                "sync_with_computers",
-                "await_final_configuration",
-                "apply_device_name_template",
-                "device_name_template",
-                "department",
-                "department_phone",
-            )
-        }
-        # Without user affinity the authentication question is not asked; Setup Assistant is what happens.
-        values["auth_method"] = values["auth_method"] or AuthMethod.SETUP_ASSISTANT
-        values["configurator_certificates"] = list(data.get("configurator_certificates") or [])
+        # Settings the platform does not offer are left out: the service gives them the platform's default.
+        values = {name: data.get(name) for name in self.fields if not name.startswith("screen_")}
+        if "auth_method" in values:
+            # Without user affinity the authentication question is not asked; Setup Assistant is what happens.
+            values["auth_method"] = values["auth_method"] or AuthMethod.SETUP_ASSISTANT
+        if "configurator_certificates" in values:
+            values["configurator_certificates"] = list(data.get("configurator_certificates") or [])
         values["skip_setup_items"] = [s.key for s in self.screens if data.get(f"screen_{s.key}") == HIDE]
         return values
 
 
 class DefaultProfileForm(forms.Form):
-    profile = forms.ModelChoiceField(
-        queryset=EnrollmentProfile.objects.none(), required=False, empty_label="No default profile"
-    )
+    """One default per platform; each list offers only that platform's profiles of the token."""
 
     def __init__(self, *args, token, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["profile"].queryset = EnrollmentProfile.objects.filter(token=token).order_by("name")
+        for platform, label in Platform.choices:
+            self.fields[f"profile_{platform}"] = forms.ModelChoiceField(
+                queryset=EnrollmentProfile.objects.filter(token=token, platform=platform).order_by("name"),
+                required=False,
+                empty_label="No default profile",
+                label=f"{label} default profile",
+            )
 
 
 class AssignForm(forms.Form):

@@ -59,6 +59,47 @@ SETTING_FIELDS = (
 )
 
 
+# What each platform's profile offers (Intune's per-platform profiles): Company Portal, its VPP token and single
+# app mode exist on iOS/iPadOS only; Apple TV has no user; pairing with computers and Configurator certificates
+# are iOS/iPadOS and tvOS (Apple's allow_pairing / supervising_host_certs). Other settings keep their default.
+_NOT_ON = {
+    Platform.IOS: set(),
+    Platform.MACOS: {
+        "auth_method",
+        "install_company_portal",
+        "vpp_token",
+        "single_app_mode",
+        "sync_with_computers",
+        "configurator_certificates",
+    },
+    Platform.TVOS: {
+        "user_affinity",
+        "auth_method",
+        "install_company_portal",
+        "vpp_token",
+        "single_app_mode",
+        "apply_device_name_template",
+        "device_name_template",
+    },
+    Platform.VISIONOS: {
+        "auth_method",
+        "install_company_portal",
+        "vpp_token",
+        "single_app_mode",
+        "sync_with_computers",
+        "configurator_certificates",
+        "apply_device_name_template",
+        "device_name_template",
+    },
+}
+
+
+def settings_for(platform: str) -> tuple[str, ...]:
+    """The settings a profile of the platform has, in the wizard's order."""
+    hidden = _NOT_ON.get(platform, set())
+    return tuple(name for name in SETTING_FIELDS if name not in hidden)
+
+
 class _Errors:
     def __init__(self) -> None:
         self.fields: dict[str, list[str]] = {}
@@ -140,9 +181,16 @@ def vpp_token_problem(vpp_token: VppToken) -> str | None:
 
 
 def check_profile_settings(
-    values: dict, *, token: EnrollmentProgramToken, profile: EnrollmentProfile | None = None
+    values: dict,
+    *,
+    token: EnrollmentProgramToken,
+    profile: EnrollmentProfile | None = None,
+    defaults: dict | None = None,
 ) -> list[str]:
-    """Check a profile's complete settings; raise ApplicationError keyed to fields, or return warnings."""
+    """Check a profile's complete settings; raise ApplicationError keyed to fields, or return warnings.
+
+    `defaults` are the platform's default settings: a setting the platform does not have must keep its default.
+    """
     errors = _Errors()
     warnings: list[str] = []
     name = values.get("name") or ""
@@ -161,10 +209,16 @@ def check_profile_settings(
     platform = values.get("platform")
     if platform not in Platform.values:
         errors.add("platform", "Choose a platform.")
-    elif platform != Platform.IOS:
-        errors.add("platform", "Only iOS/iPadOS profiles can be created so far.")
     if profile is not None and platform != profile.platform:
         errors.add("platform", "The platform of a profile cannot change; create a new profile instead.")
+    if platform in Platform.values and defaults is not None:
+        label = Platform(platform).label
+        foreign = [name for name in _NOT_ON[platform] if _differs(values.get(name), defaults.get(name))]
+        for name in sorted(foreign, key=SETTING_FIELDS.index):
+            errors.add(name, f"This setting does not apply to {label} profiles; leave it out.")
+        if foreign:
+            # The other rules would only repeat the same settings in other words.
+            errors.raise_if_any()
 
     _check_choice(errors, values, "user_affinity", UserAffinity)
     _check_choice(errors, values, "auth_method", AuthMethod)
@@ -262,6 +316,12 @@ def check_profile_limit(token: EnrollmentProgramToken) -> None:
             f"The token {token} already has {MAX_PROFILES_PER_TOKEN} enrollment profiles, Apple's limit per token. "
             "Delete a profile you no longer use before creating another."
         )
+
+
+def _differs(value, default) -> bool:
+    if isinstance(default, list) or isinstance(value, list):
+        return list(value or []) != list(default or [])
+    return (value or None) != (default or None)
 
 
 def _check_choice(errors: _Errors, values: dict, field: str, choices) -> None:

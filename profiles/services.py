@@ -35,6 +35,7 @@ from profiles.models import (
     JobAction,
     Platform,
     PushStatus,
+    UserAffinity,
     VppToken,
 )
 from profiles.rules import SETTING_FIELDS, check_profile_limit, check_profile_settings
@@ -93,8 +94,11 @@ def profile_values(profile: EnrollmentProfile) -> dict:
 
 
 def default_values(platform: str = Platform.IOS) -> dict:
-    """The settings of a new profile before the admin changes anything."""
-    return profile_values(EnrollmentProfile(platform=platform))
+    """The settings of a new profile of the platform before the admin changes anything."""
+    values = profile_values(EnrollmentProfile(platform=platform))
+    if platform == Platform.TVOS:
+        values["user_affinity"] = UserAffinity.WITHOUT_USER  # an Apple TV has no user
+    return values
 
 
 def display_value(name: str, value) -> str:
@@ -137,7 +141,7 @@ def profile_create(*, actor, token: EnrollmentProgramToken, values: dict, push: 
         raise ApplicationError("Finish adding this token before creating profiles for it.")
     values = _clean({**default_values(values.get("platform") or Platform.IOS), **values})
     _check_reachable(actor, values)
-    warnings = check_profile_settings(values, token=token)
+    warnings = check_profile_settings(values, token=token, defaults=default_values(values["platform"]))
     with transaction.atomic():
         # Serialise creations per token so the 100-profile limit holds under concurrent requests.
         EnrollmentProgramToken.objects.select_for_update().get(pk=token.pk)
@@ -158,7 +162,7 @@ def profile_create_preview(*, actor, token: EnrollmentProgramToken, values: dict
     values = _clean({**default_values(values.get("platform") or Platform.IOS), **values})
     _check_reachable(actor, values)
     check_profile_limit(token)
-    return check_profile_settings(values, token=token)
+    return check_profile_settings(values, token=token, defaults=default_values(values["platform"]))
 
 
 def profile_edit_preview(*, actor, profile: EnrollmentProfile, values: dict) -> EditPreview:
@@ -166,7 +170,9 @@ def profile_edit_preview(*, actor, profile: EnrollmentProfile, values: dict) -> 
     before = profile_values(profile)
     after = _clean({**before, **values})
     _check_reachable(actor, after)
-    warnings = check_profile_settings(after, token=profile.token, profile=profile)
+    warnings = check_profile_settings(
+        after, token=profile.token, profile=profile, defaults=default_values(profile.platform)
+    )
     repush = _needs_push(profile, after)
     return EditPreview(
         changes=profile_changes(before, after),
@@ -184,7 +190,9 @@ def profile_update(*, actor, profile: EnrollmentProfile, values: dict) -> Enroll
     before = profile_values(profile)
     after = _clean({**before, **values})
     _check_reachable(actor, after)
-    warnings = check_profile_settings(after, token=profile.token, profile=profile)
+    warnings = check_profile_settings(
+        after, token=profile.token, profile=profile, defaults=default_values(profile.platform)
+    )
     changes = profile_changes(before, after)
     repush = _needs_push(profile, after)
     with transaction.atomic():

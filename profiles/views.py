@@ -5,14 +5,16 @@ import io
 import re
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.views.generic import TemplateView
 
 from depportal.accounts.forms import apply_error
 from depportal.accounts.roles import CHANGE
 from depportal.console import ConsoleMixin
 from depportal.exceptions import ApplicationError
+from devices.filters import PLATFORMS
 from profiles import selectors, services
 from profiles.alerts import vpp_token_alerts
 from profiles.assignment import normalise_serials
@@ -26,11 +28,15 @@ from profiles.forms import (
     step_of,
 )
 from profiles.models import EnrollmentProfile, JobAction, Platform
-from profiles.rules import SETTING_FIELDS
+from profiles.rules import settings_for
 from profiles.vpp import MAX_UPLOAD_BYTES
 from tokens import selectors as token_selectors
 
-TOKENS_CRUMBS = [("Devices", None), ("iOS/iPadOS", None), ("iOS enrollment", None)]
+TOKENS_CRUMBS = [
+    ("Devices", None),
+    ("iOS/iPadOS", None),
+    ("iOS/iPadOS enrollment", reverse_lazy("profiles:platform_enrollment", args=["ios"])),
+]
 MAX_CSV_BYTES = 2 * 1024 * 1024
 _SERIAL_SPLIT = re.compile(r"[\s,;]+")
 
@@ -90,8 +96,40 @@ class _ProfilePage(ConsoleMixin, TemplateView):
         return context
 
 
+def _platform_param(request) -> str:
+    wanted = request.GET.get("platform", "")
+    return wanted if wanted in Platform.values else ""
+
+
+class PlatformEnrollmentView(ConsoleMixin, TemplateView):
+    """ "iOS/iPadOS enrollment", "macOS enrollment", ...: the platform's profiles across tokens, its devices."""
+
+    template_name = "profiles/platform_enrollment.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if kwargs["platform"] not in Platform.values:
+            raise Http404("No such platform.")
+        self.platform = kwargs["platform"]
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs(self):
+        label = Platform(self.platform).label
+        return [("Devices", None), (label, None), (f"{label} enrollment", None)]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            platform=self.platform,
+            platform_label=Platform(self.platform).label,
+            profiles=list(selectors.profile_list(user=self.request.user, platform=self.platform)),
+            tokens=list(token_selectors.token_list(user=self.request.user)),
+            devices_url=reverse(f"devices:{self.platform}_device_list"),
+        )
+        return context
+
+
 class ProfileListView(_TokenPage):
-    """The token's Profiles tab: every profile with its Apple state, and the default profile."""
+    """The token's Profiles tab: every profile (or one platform's) with its Apple state, and the defaults."""
 
     template_name = "profiles/profile_list.html"
 
@@ -100,10 +138,15 @@ class ProfileListView(_TokenPage):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        platform = _platform_param(self.request)
         context["profiles"] = list(
-            selectors.profile_list(user=self.request.user, token=self.token, search=self.request.GET.get("q", ""))
+            selectors.profile_list(
+                user=self.request.user, token=self.token, search=self.request.GET.get("q", ""), platform=platform
+            )
         )
         context["q"] = self.request.GET.get("q", "")
+        context["platform"] = platform
+        context["platforms"] = Platform.choices
         return context
 
 
@@ -146,7 +189,7 @@ class _WizardView(TemplateView):
     def review_rows(self, values: dict) -> list[tuple[str, str]]:
         return [
             (services.FIELD_LABELS[name], services.display_value(name, values.get(name)))
-            for name in SETTING_FIELDS
+            for name in settings_for(self.platform)
             if name != "platform"
         ]
 
@@ -243,7 +286,7 @@ class ProfileDetailView(_ProfilePage):
         values = services.profile_values(self.profile)
         context["rows"] = [
             (services.FIELD_LABELS[name], services.display_value(name, values[name]))
-            for name in SETTING_FIELDS
+            for name in settings_for(self.profile.platform)
             if name != "name"
         ]
         context["jobs"] = list(selectors.job_list(user=self.request.user, profile=self.profile)[:10])
@@ -287,7 +330,7 @@ class ProfileDeleteView(_ProfilePage):
 
 
 class DefaultProfileView(_TokenPage):
-    """Set Default Profile: new devices of the token that have no profile get it."""
+    """Set Default Profile, one per platform: new devices of the token without a profile get their platform's."""
 
     template_name = "profiles/default_profile.html"
     required_action = CHANGE
@@ -297,21 +340,30 @@ class DefaultProfileView(_TokenPage):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        current = EnrollmentProfile.objects.filter(token=self.token, is_default=True, platform=Platform.IOS).first()
-        context.setdefault("form", DefaultProfileForm(initial={"profile": current}, token=self.token))
+        current = {p.platform: p for p in EnrollmentProfile.objects.filter(token=self.token, is_default=True)}
+        initial = {f"profile_{platform}": current.get(platform) for platform in Platform.values}
+        context.setdefault("form", DefaultProfileForm(initial=initial, token=self.token))
         return context
 
     def post(self, request, token_pk):
         form = DefaultProfileForm(request.POST, token=self.token)
         if form.is_valid():
-            profile = form.cleaned_data["profile"]
+            changed = []
             try:
-                services.token_default_profile_set(actor=request.user, token=self.token, profile=profile)
+                for platform in Platform.values:
+                    profile = form.cleaned_data[f"profile_{platform}"]
+                    before = EnrollmentProfile.objects.filter(token=self.token, platform=platform, is_default=True)
+                    if before.first() == profile:
+                        continue
+                    services.token_default_profile_set(
+                        actor=request.user, token=self.token, profile=profile, platform=platform
+                    )
+                    label = Platform(platform).label
+                    changed.append(f"{profile} is now the {label} default" if profile else f"No {label} default")
             except ApplicationError as error:
                 apply_error(form, error)
             else:
-                text = f"{profile} is now the default profile" if profile else "The token has no default profile now"
-                messages.success(request, f"{text}.")
+                messages.success(request, f"{'; '.join(changed)}." if changed else "Nothing changed.")
                 return redirect("profiles:profile_list", token_pk=token_pk)
         return self.render_to_response(self.get_context_data(form=form))
 
@@ -335,6 +387,8 @@ class ProfileAssignView(_ProfilePage):
         devices = selectors.token_devices(token=self.token, search=context["q"])
         if self.action == JobAction.UNASSIGN:
             devices = devices.filter(pk__in=services.profile_devices_using(self.profile).values("pk"))
+        else:
+            devices = devices.filter(device_family__in=[*PLATFORMS[self.profile.platform][1], ""])
         context["devices"] = list(devices[:500])
         return context
 

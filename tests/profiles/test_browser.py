@@ -21,6 +21,7 @@ def test_create_a_profile_through_the_wizard_set_it_default_and_assign_it(
     page.goto(f"{live_server.url}/tokens/{token.pk}/")
     page.click("nav.tabs >> text=Profiles")
     page.click("#create-profile")
+    page.click("#create-ios")
 
     page.fill("#id_name", "Field iPads")
     page.fill("#id_description", "Shared by the field team")
@@ -63,9 +64,9 @@ def test_create_a_profile_through_the_wizard_set_it_default_and_assign_it(
     page.goto(f"{live_server.url}/tokens/{token.pk}/")
     page.click("nav.tabs >> text=Profiles")
     page.click("#set-default")
-    page.select_option("#id_profile", label="Field iPads")
+    page.select_option("#id_profile_ios", label="Field iPads")
     page.click("#save-default")
-    assert "Field iPads is now the default profile" in page.inner_text(".messages")
+    assert "Field iPads is now the iOS/iPadOS default" in page.inner_text(".messages")
     assert "Default" in page.inner_text("#profiles")
 
     page.click("#profiles >> text=Field iPads")
