@@ -5,7 +5,7 @@ from depportal.accounts.roles import CHANGE
 from depportal.accounts.scoping import scoped
 from profiles import selectors
 from profiles.models import AuthMethod, EnrollmentProfile, Platform, SyncWithComputers, UserAffinity
-from profiles.rules import settings_for
+from profiles.rules import anchor_certs_from_text, settings_for
 from profiles.setup_screens import screens_for
 
 SHOW, HIDE = "show", "hide"
@@ -16,6 +16,11 @@ YES_NO_FIELDS = (
     "locked_enrollment",
     "await_final_configuration",
     "apply_device_name_template",
+    "auto_advance_setup",
+    "shared_ipad",
+    "mandatory_enrollment",
+    "do_not_use_profile_from_backup",
+    "return_to_service",
 )
 # Which wizard page holds each field, so a rule error opens the page where it can be fixed.
 STEP_OF_FIELD = {
@@ -23,8 +28,18 @@ STEP_OF_FIELD = {
     "description": 1,
     "department": 3,
     "department_phone": 3,
+    "support_email": 3,
+    "language": 3,
+    "region": 3,
+    "auto_advance_setup": 3,
     "skip_setup_items": 3,
 }
+
+
+def anchor_pem(cert: str) -> str:
+    """A base64 DER certificate as a PEM block."""
+    lines = [cert[i : i + 64] for i in range(0, len(cert), 64)]
+    return "\n".join(["-----BEGIN CERTIFICATE-----", *lines, "-----END CERTIFICATE-----"])
 
 
 def step_of(field: str) -> int:
@@ -104,6 +119,56 @@ class ProfileForm(forms.Form):
     department_phone = forms.CharField(
         required=False, label="Department phone", help_text="Shown when users tap Need Help during activation."
     )
+    support_email = forms.CharField(
+        required=False, label="Support e-mail address", help_text="Shown with the department phone as the contact."
+    )
+    language = forms.CharField(
+        required=False,
+        label="Language",
+        help_text="Preselects Setup Assistant's language: ISO 639 code such as en, fr or haw (macOS 11+, tvOS).",
+    )
+    region = forms.CharField(
+        required=False, label="Region", help_text="Preselects the region: ISO 3166-1 code such as US or GB."
+    )
+    auto_advance_setup = YesNoField(
+        label="Auto advance Setup Assistant", help_text="Setup Assistant moves through its screens by itself."
+    )
+    shared_ipad = YesNoField(
+        label="Shared iPad",
+        help_text="Several users share the iPad, each with their own data. Requires supervision and no user affinity.",
+    )
+    mandatory_enrollment = YesNoField(
+        label="Mandatory enrollment",
+        help_text="Users cannot skip enrollment (always so on iOS/iPadOS 13 and later).",
+    )
+    org_magic = forms.CharField(
+        required=False,
+        label="Organization magic",
+        help_text="A string that identifies your organization's services to the device (Apple's org_magic).",
+    )
+    anchor_certs = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "-----BEGIN CERTIFICATE-----"}),
+        label="Anchor certificates",
+        help_text="PEM certificates the device trusts for the MDM server instead of the built-in roots.",
+    )
+    web_sign_in_url = forms.CharField(
+        required=False,
+        label="Web sign-in URL",
+        help_text=(
+            "Only if you run a web sign-in page: Setup Assistant opens it to sign the user in, and that page must "
+            "serve the MDM enrollment profile (MIME application/x-apple-aspen-config) from the same host. "
+            "Leave empty to enroll without it."
+        ),
+    )
+    do_not_use_profile_from_backup = YesNoField(
+        label="Do not restore the enrollment profile from a backup",
+        help_text="A restored device reads its current profile from Apple instead (iOS/iPadOS, visionOS 26+).",
+    )
+    return_to_service = YesNoField(
+        label="Return to Service",
+        help_text="Configures the device for Rapid Return to Service (iOS/iPadOS, visionOS 26+).",
+    )
 
     def __init__(self, *args, user, platform: str = "ios", **kwargs):
         super().__init__(*args, **kwargs)
@@ -128,6 +193,7 @@ class ProfileForm(forms.Form):
     def initial_from(cls, values: dict) -> dict:
         """Form initial data from a values dict (see profiles.services.profile_values)."""
         initial = {key: value for key, value in values.items() if key != "skip_setup_items"}
+        initial["anchor_certs"] = "\n".join(anchor_pem(cert) for cert in values.get("anchor_certs") or [])
         for key in YES_NO_FIELDS:
             initial[key] = "yes" if values[key] else "no"
         for key in values.get("skip_setup_items") or []:
@@ -158,6 +224,8 @@ class ProfileForm(forms.Form):
         if "auth_method" in values:
             # Without user affinity the authentication question is not asked; Setup Assistant is what happens.
             values["auth_method"] = values["auth_method"] or AuthMethod.SETUP_ASSISTANT
+        if "anchor_certs" in values:
+            values["anchor_certs"] = anchor_certs_from_text(values["anchor_certs"] or "")
         if "configurator_certificates" in values:
             values["configurator_certificates"] = list(data.get("configurator_certificates") or [])
         values["skip_setup_items"] = [s.key for s in self.screens if data.get(f"screen_{s.key}") == HIDE]

@@ -28,7 +28,7 @@ from profiles.forms import (
     step_of,
 )
 from profiles.models import EnrollmentProfile, JobAction, Platform
-from profiles.rules import settings_for
+from profiles.setup_screens import screen_label
 from profiles.vpp import MAX_UPLOAD_BYTES
 from tokens import selectors as token_selectors
 
@@ -188,10 +188,16 @@ class _WizardView(TemplateView):
 
     def review_rows(self, values: dict) -> list[tuple[str, str]]:
         return [
-            (services.FIELD_LABELS[name], services.display_value(name, values.get(name)))
-            for name in settings_for(self.platform)
-            if name != "platform"
+            (services.FIELD_LABELS["name"], values.get("name") or "—"),
+            *services.summary_rows(values, self.platform),
         ]
+
+    def review_context(self, values: dict) -> dict:
+        return {
+            "review_rows": self.review_rows(values),
+            "device_word": services.device_word(self.platform, shared_ipad=bool(values.get("shared_ipad"))),
+            "hidden_screens": [screen_label(key) for key in values.get("skip_setup_items") or []],
+        }
 
 
 def _form_keyed(error: ApplicationError, form) -> ApplicationError:
@@ -223,7 +229,7 @@ class ProfileCreateView(_WizardView, _TokenPage):
     def review(self, values: dict) -> dict:
         warnings = services.profile_create_preview(actor=self.request.user, token=self.token, values=values)
         merged = {**services.default_values(self.platform), **values}
-        return {"review_rows": self.review_rows(merged), "warnings": warnings}
+        return {**self.review_context(merged), "warnings": warnings}
 
     def save(self, values: dict):
         profile = services.profile_create(actor=self.request.user, token=self.token, values=values)
@@ -251,7 +257,7 @@ class ProfileEditView(_WizardView, _ProfilePage):
     def review(self, values: dict) -> dict:
         preview = services.profile_edit_preview(actor=self.request.user, profile=self.profile, values=values)
         merged = {**services.profile_values(self.profile), **values}
-        return {"review_rows": self.review_rows(merged), "warnings": preview.warnings, "preview": preview}
+        return {**self.review_context(merged), "warnings": preview.warnings, "preview": preview}
 
     def save(self, values: dict):
         profile = services.profile_update(actor=self.request.user, profile=self.profile, values=values)
@@ -284,11 +290,7 @@ class ProfileDetailView(_ProfilePage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         values = services.profile_values(self.profile)
-        context["rows"] = [
-            (services.FIELD_LABELS[name], services.display_value(name, values[name]))
-            for name in settings_for(self.profile.platform)
-            if name != "name"
-        ]
+        context["rows"] = services.summary_rows(values, self.profile.platform)
         context["jobs"] = list(selectors.job_list(user=self.request.user, profile=self.profile)[:10])
         context["devices"] = list(self.profile.devices.order_by("serial_number")[:50])
         return context
