@@ -196,7 +196,7 @@ class _WizardView(TemplateView):
         return {
             "review_rows": self.review_rows(values),
             "device_word": services.device_word(self.platform, shared_ipad=bool(values.get("shared_ipad"))),
-            "hidden_screens": [screen_label(key) for key in values.get("skip_setup_items") or []],
+            "hidden_screens": sorted(screen_label(key) for key in values.get("skip_setup_items") or []),
         }
 
 

@@ -41,7 +41,7 @@ def test_review_lists_hidden_screens_as_hidden(apple, client, token, admin_user)
         },
     )
     assert settings_of(html)["Setup Assistant screens hidden"] == "Apple Intelligence, Siri"
-    assert "Setup Assistant skips these hidden screens: Siri, Apple Intelligence." in html
+    assert "Setup Assistant skips these hidden screens: Apple Intelligence, Siri." in html
     assert "This iPhone is managed by" in html
 
 
