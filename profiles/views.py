@@ -5,7 +5,7 @@ import io
 import re
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse, reverse_lazy
 from django.views.generic import TemplateView
@@ -171,6 +171,8 @@ class _WizardView(TemplateView):
 
     def post(self, request, *args, **kwargs):
         form = self.form(request.POST)
+        if request.POST.get("action") == "check":
+            return self.check_step(form, request.POST.get("step", ""))
         if not form.is_valid():
             return self._show_errors(form)
         values = {**form.to_values(), "platform": self.platform}
@@ -181,6 +183,32 @@ class _WizardView(TemplateView):
         except ApplicationError as error:
             apply_error(form, _form_keyed(error, form))
             return self._show_errors(form)
+
+    def check_step(self, form, step: str) -> JsonResponse:
+        """The wizard's Next: the rules of the API (and Review) for the pages up to `step`; later pages wait.
+
+        Answers {"errors": {field: [messages]}}, "__all__" for problems of no one field (such as the profile limit).
+        """
+        last = int(step) if step.isdigit() else 1
+        if form.is_valid():
+            try:
+                self.review({**form.to_values(), "platform": self.platform})
+                errors = {}
+            except ApplicationError as error:
+                keyed = _form_keyed(error, form)
+                errors = {field: list(texts) for field, texts in keyed.fields.items()} or {
+                    "__all__": [keyed.message]
+                }
+        else:
+            errors = {field: list(texts) for field, texts in form.errors.items()}
+        shown: dict[str, list[str]] = {}
+        for field, texts in errors.items():
+            if field not in form.fields:
+                shown.setdefault("__all__", []).extend(texts)
+            elif step_of(field) <= last:
+                shown[field] = texts
+        steps = {field: (step_of(field) if field != "__all__" else 1) for field in shown}
+        return JsonResponse({"errors": shown, "steps": steps})
 
     def _show_errors(self, form):
         steps = [step_of(field) for field in form.errors if field != "__all__"]
@@ -625,9 +653,18 @@ class CertificateUploadView(ConsoleMixin, TemplateView):
             except ApplicationError as error:
                 apply_error(form, error)
             else:
+                if _wants_json(request):
+                    return JsonResponse({"id": certificate.pk, "name": str(certificate)}, status=201)
                 messages.success(request, f"The certificate {certificate} was uploaded.")
                 return redirect("profiles:vpp_token_list")
+        if _wants_json(request):
+            return JsonResponse({"errors": {field: list(errors) for field, errors in form.errors.items()}}, status=400)
         return self.render_to_response(self.get_context_data(form=form))
+
+
+def _wants_json(request) -> bool:
+    """The profile wizard uploads a certificate in place and reads the answer as JSON."""
+    return "application/json" in request.headers.get("Accept", "")
 
 
 class CertificateDeleteView(ConsoleMixin, TemplateView):

@@ -25,7 +25,9 @@ def test_setup_assistant_page_hide_all_show_all_and_count(
     page.goto(f"{live_server.url}/tokens/{token.pk}/profiles/create/?platform=ios")
     page.fill("#id_name", "Every pane")
     page.click("text=Next: Device management settings")
+    page.wait_for_selector("section[data-page='2']:not([hidden])")
     page.click("text=Next: Setup Assistant customization")
+    page.wait_for_selector("section[data-page='3']:not([hidden])")
     total = len(skip_keys_for(IOS))
     assert page.inner_text("#hidden-count") == f"0 of {total} screens hidden"
     page.click("#hide-all")
@@ -53,9 +55,12 @@ def test_setup_assistant_page_hide_all_show_all_and_count(
     assert stored["skip_setup_items"] == ["Intelligence", "Zoom"]
 
     page.goto(f"{live_server.url}/tokens/{token.pk}/profiles/create/?platform=macos")
+    page.fill("#id_name", "Macs")
     page.click("text=Next: Device management settings")
+    page.wait_for_selector("section[data-page='2']:not([hidden])")
     assert not page.locator("#field-install_company_portal").count()
     page.click("text=Next: Setup Assistant customization")
+    page.wait_for_selector("section[data-page='3']:not([hidden])")
     assert page.locator("tr[data-screen=FileVault] input").count() == 2
     assert page.locator("tr[data-screen=SIMSetup]").count() == 0
     assert page.inner_text("#hidden-count") == f"0 of {len(skip_keys_for(MACOS))} screens hidden"
@@ -84,3 +89,47 @@ def test_a_mac_is_refused_for_an_ios_profile(apple, onboard, page, live_server, 
     page.screenshot(path=f"{screenshot_dir}/refusal-2-job.png", full_page=True)
     apple_profiles = {d["serial_number"]: d.get("profile_uuid") for d in apple.devices(token.server_uuid)}
     assert apple_profiles[iphone] == profile.profile_uuid and apple_profiles[mac] is None
+
+
+def test_each_step_checks_its_fields_when_you_leave_it(apple, onboard, page, live_server, admin_user, screenshot_dir):
+    """Issue 14, defects 3 and 5: Next checks with the API's rules; a certificate is uploaded in the wizard."""
+    token = onboard(admin_user, server_name="Acme MDM")
+    sign_in(page, live_server)
+    wizard = f"{live_server.url}/tokens/{token.pk}/profiles/create/?platform=ios"
+    page.goto(wizard)
+    page.click("text=Next: Device management settings")
+    page.wait_for_selector("#field-name .field-errors")
+    assert "A profile needs a name." in page.inner_text("#field-name")
+    assert page.is_visible("section[data-page='1']") and not page.is_visible("section[data-page='2']")
+    assert "done" not in (page.get_attribute("[data-step-label='1']", "class") or "")
+    page.screenshot(path=f"{screenshot_dir}/steps-1-empty-name.png", full_page=True)
+
+    page.fill("#id_name", "Lab iPads")
+    page.click("text=Next: Device management settings")
+    page.wait_for_selector("section[data-page='2']:not([hidden])")
+    assert "done" in page.get_attribute("[data-step-label='1']", "class")
+    page.select_option("#id_sync_with_computers", "certificate")
+    page.click("text=Next: Setup Assistant customization")
+    page.wait_for_selector("#field-configurator_certificates .field-errors")
+    assert "needs at least one certificate" in page.inner_text("#field-configurator_certificates")
+    assert not page.is_visible("section[data-page='3']")
+    page.screenshot(path=f"{screenshot_dir}/steps-2-no-certificate.png", full_page=True)
+
+    from .conftest import certificate_bytes
+
+    page.set_input_files(
+        "#certificate-file",
+        files=[{"name": "lab.cer", "mimeType": "application/pkix-cert", "buffer": certificate_bytes("Lab Mac")}],
+    )
+    page.click("#certificate-upload-button")
+    page.wait_for_selector("#certificate-upload-result:has-text('Uploaded Lab Mac')")
+    assert page.url == wizard and page.input_value("#id_name") == "Lab iPads"  # never left the wizard
+    assert page.is_checked("#field-configurator_certificates input[type=checkbox]")
+    assert not page.locator("#field-configurator_certificates .field-errors").count()  # the stale error is gone
+    page.screenshot(path=f"{screenshot_dir}/steps-3-uploaded.png", full_page=True)
+    page.click("text=Next: Setup Assistant customization")
+    page.wait_for_selector("section[data-page='3']:not([hidden])")
+    page.click("#to-review")
+    page.click("#wizard-save")
+    profile = EnrollmentProfile.objects.get()
+    assert [str(cert) for cert in profile.configurator_certificates.all()] == ["Lab Mac"]

@@ -99,3 +99,35 @@ def test_console_sets_web_sign_in_and_anchor_certificates(apple, client, token, 
     assert body["anchor_certs"] == [pem_body] and base64.b64decode(pem_body)
     edit = client.get(reverse("profiles:profile_edit", args=[profile.pk])).content.decode()
     assert "-----BEGIN CERTIFICATE-----" in edit
+
+
+def test_next_checks_each_step_with_the_api_rules(apple, client, token, admin_user):
+    client.force_login(admin_user)
+    url = reverse("profiles:profile_create", args=[token.pk])
+    post = {**BASE, "name": "", "user_affinity": "with_user", "sync_with_computers": "certificate"}
+    step1 = client.post(url, {**post, "action": "check", "step": "1"}).json()
+    assert step1["errors"] == {"name": ["A profile needs a name."]} and step1["steps"] == {"name": 1}
+    step2 = client.post(url, {**post, "name": "Lab", "action": "check", "step": "2"}).json()
+    assert list(step2["errors"]) == ["configurator_certificates"]
+    assert "at least one certificate" in step2["errors"]["configurator_certificates"][0]
+    ok = client.post(url, {**post, "name": "Lab", "sync_with_computers": "allow_all", "action": "check", "step": "2"})
+    assert ok.json() == {"errors": {}, "steps": {}}
+    assert not EnrollmentProfile.objects.exists()
+
+
+def test_certificate_upload_from_the_wizard_answers_json(client, admin_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from profiles.models import ConfiguratorCertificate
+
+    client.force_login(admin_user)
+    url = reverse("profiles:certificate_upload")
+    bad = client.post(url, {"certificate_file": SimpleUploadedFile("x.cer", b"nope")}, HTTP_ACCEPT="application/json")
+    assert bad.status_code == 400 and "certificate_file" in bad.json()["errors"]
+    assert not ConfiguratorCertificate.objects.exists()
+    good = client.post(
+        url,
+        {"certificate_file": SimpleUploadedFile("x.cer", certificate_bytes("Lab Mac"))},
+        HTTP_ACCEPT="application/json",
+    )
+    assert good.status_code == 201 and good.json()["name"] == "Lab Mac"
