@@ -196,9 +196,7 @@ class _WizardView(TemplateView):
                 errors = {}
             except ApplicationError as error:
                 keyed = _form_keyed(error, form)
-                errors = {field: list(texts) for field, texts in keyed.fields.items()} or {
-                    "__all__": [keyed.message]
-                }
+                errors = {field: list(texts) for field, texts in keyed.fields.items()} or {"__all__": [keyed.message]}
         else:
             errors = {field: list(texts) for field, texts in form.errors.items()}
         shown: dict[str, list[str]] = {}
