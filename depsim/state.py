@@ -258,6 +258,9 @@ class Simulator:
         self.repeat_rate = self.default_repeat_rate
         self.request_log: collections.deque = collections.deque(maxlen=REQUEST_LOG_MAX)
         self.request_seq = 0
+        # The mini ABM's records (depsim.orders): serial -> order number, and View Assignment History.
+        self.orders: dict[str, str] = {}
+        self.assignment_history: list[dict] = []
 
     @locked
     def reset(self) -> None:

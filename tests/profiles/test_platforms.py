@@ -135,3 +135,41 @@ def test_platform_pages_and_navigation(apple, client, token, admin_user, make_de
     assert mac in everything and phone in everything
     listed = client.get(reverse("profiles:profile_list", args=[token.pk]) + "?platform=macos").content.decode()
     assert "Macs" in listed and "Phones" not in listed and 'id="create-macos"' in listed
+
+
+FULL = {
+    "ios": {
+        "shared_ipad": True,
+        "user_affinity": "without_user",
+        "return_to_service": True,
+        "do_not_use_profile_from_backup": True,
+        "skip_setup_items": ["OSShowcase"],
+    },
+    "macos": {
+        "language": "en",
+        "region": "US",
+        "auto_advance_setup": True,
+        "skip_setup_items": ["FileVault"],
+        "web_sign_in_url": "https://login.acme.test/mac",
+    },
+    "tvos": {"language": "fr", "region": "FR", "auto_advance_setup": True, "skip_setup_items": ["TVRoom"]},
+    "visionos": {"return_to_service": True, "skip_setup_items": ["Tips"]},
+}
+
+
+@pytest.mark.parametrize("platform", list(FULL))
+def test_apple_stores_every_key_of_each_platform(apple, token, admin_user, platform):
+    from profiles.apple_json import apple_profile_json
+
+    values = {
+        "name": f"Full {platform}",
+        "platform": platform,
+        "support_email": "help@acme.test",
+        "org_magic": "acme",
+        "department": "IT",
+        **FULL[platform],
+    }
+    profile = services.profile_create(actor=admin_user, token=token, values=values)
+    assert profile.push_status == "pushed", profile.push_error
+    sent = apple_profile_json(profile)
+    assert {k: v for k, v in stored(apple, token, profile).items() if k != "profile_uuid"} == sent
