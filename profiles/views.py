@@ -7,7 +7,7 @@ import re
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.views.generic import TemplateView
 
 from depportal.accounts.forms import apply_error
@@ -32,18 +32,16 @@ from profiles.setup_screens import screen_label
 from profiles.vpp import MAX_UPLOAD_BYTES
 from tokens import selectors as token_selectors
 
-TOKENS_CRUMBS = [
-    ("Devices", None),
-    ("iOS/iPadOS", None),
-    ("iOS/iPadOS enrollment", reverse_lazy("profiles:platform_enrollment", args=["ios"])),
-]
 MAX_CSV_BYTES = 2 * 1024 * 1024
 _SERIAL_SPLIT = re.compile(r"[\s,;]+")
 
 
-def _token_crumbs(token) -> list:
+def _token_crumbs(token, platform: str = Platform.IOS) -> list:
+    label = Platform(platform).label
     return [
-        *TOKENS_CRUMBS,
+        ("Devices", None),
+        (label, None),
+        (f"{label} enrollment", reverse("profiles:platform_enrollment", args=[platform])),
         ("Enrollment program tokens", reverse("tokens:token_list")),
         (str(token), reverse("tokens:token_detail", args=[token.pk])),
         ("Profiles", reverse("profiles:profile_list", args=[token.pk])),
@@ -85,7 +83,7 @@ class _ProfilePage(ConsoleMixin, TemplateView):
 
     def get_breadcrumbs(self):
         crumbs = [
-            *_token_crumbs(self.token),
+            *_token_crumbs(self.token, self.profile.platform),
             (str(self.profile), reverse("profiles:profile_detail", args=[self.profile.pk])),
         ]
         return [*crumbs, (self.crumb, None)] if self.crumb else crumbs
@@ -245,7 +243,7 @@ class ProfileCreateView(_WizardView, _TokenPage):
         return wanted if wanted in Platform.values else Platform.IOS
 
     def get_breadcrumbs(self):
-        return [*_token_crumbs(self.token), (f"Create profile: {Platform(self.platform).label}", None)]
+        return [*_token_crumbs(self.token, self.platform), (f"Create profile: {Platform(self.platform).label}", None)]
 
     def get_context_data(self, **kwargs):
         if "form" not in kwargs:
@@ -488,7 +486,7 @@ class JobDetailView(ConsoleMixin, TemplateView):
         return [self.template_name]
 
     def get_breadcrumbs(self):
-        crumbs = _token_crumbs(self.job.token)
+        crumbs = _token_crumbs(self.job.token, self.job.profile.platform if self.job.profile else Platform.IOS)
         if self.job.profile is not None:
             crumbs.append((self.job.profile_name, reverse("profiles:profile_detail", args=[self.job.profile_id])))
         return [*crumbs, (f"Assignment #{self.job.pk}", None)]

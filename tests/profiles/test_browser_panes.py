@@ -90,6 +90,15 @@ def test_a_mac_is_refused_for_an_ios_profile(apple, onboard, page, live_server, 
     apple_profiles = {d["serial_number"]: d.get("profile_uuid") for d in apple.devices(token.server_uuid)}
     assert apple_profiles[iphone] == profile.profile_uuid and apple_profiles[mac] is None
 
+    page.click("text=iOS/iPadOS enrollment")
+    assert "Corporate iPhones" in page.inner_text("#platform-profiles")
+    page.screenshot(path=f"{screenshot_dir}/platform-1-ios-enrollment.png", full_page=True)
+    page.click("nav#sidenav >> text=macOS enrollment")
+    assert "No macOS profile yet." in page.inner_text("main")
+    page.click("#platform-devices")
+    assert mac in page.inner_text("main") and iphone not in page.inner_text("main")
+    page.screenshot(path=f"{screenshot_dir}/platform-2-macos-devices.png", full_page=True)
+
 
 def test_each_step_checks_its_fields_when_you_leave_it(apple, onboard, page, live_server, admin_user, screenshot_dir):
     """Issue 14, defects 3 and 5: Next checks with the API's rules; a certificate is uploaded in the wizard."""

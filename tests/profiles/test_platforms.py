@@ -173,3 +173,15 @@ def test_apple_stores_every_key_of_each_platform(apple, token, admin_user, platf
     assert profile.push_status == "pushed", profile.push_error
     sent = apple_profile_json(profile)
     assert {k: v for k, v in stored(apple, token, profile).items() if k != "profile_uuid"} == sent
+
+
+def test_breadcrumbs_follow_the_profiles_platform(apple, client, token, admin_user):
+    mac = services.profile_create(actor=admin_user, token=token, values={"name": "Macs", "platform": "macos"})
+    client.force_login(admin_user)
+    crumbs = client.get(reverse("profiles:profile_detail", args=[mac.pk])).context["breadcrumbs"]
+    assert crumbs[2:4] == [
+        ("macOS", None),
+        ("macOS enrollment", reverse("profiles:platform_enrollment", args=["macos"])),
+    ]
+    create = client.get(reverse("profiles:profile_create", args=[token.pk]) + "?platform=tvos").context["breadcrumbs"]
+    assert create[3][0] == "tvOS enrollment" and create[-1] == ("Create profile: tvOS", None)
