@@ -136,3 +136,25 @@ def test_platform_refusal_in_console_serials_csv_and_bulk(
     device = Device.objects.get(serial_number=mac)
     history = client.get(reverse("devices:device_detail", args=[device.pk])).content.decode()
     assert f"Not sent: {MAC_REFUSAL}" in history.replace("&#x27;", "'")
+
+
+def test_csv_import_preview_marks_devices_of_another_platform(
+    apple, client, token, admin_user, two_profiles, make_devices
+):
+    from devices.models import DeviceImport
+
+    corporate, _ = two_profiles
+    (iphone,) = make_devices(token, count=1)
+    (mac,) = make_devices(token, count=1, family="Mac")
+    client.force_login(admin_user)
+    response = client.post(
+        f"/tokens/{token.pk}/devices/import/",
+        {"token": token.pk, "profile": corporate.pk, "serial_numbers": f"{iphone}\n{mac}"},
+    )
+    device_import = DeviceImport.objects.get()
+    assert device_import.counts == {"matched": 1, "other_platform": 1}
+    page = client.get(response["Location"]).content.decode()
+    assert "Another platform" in page and "A Mac device: Corporate iPhones is for iOS/iPadOS." in page
+    client.post(f"/devices/imports/{device_import.pk}/")
+    job = AssignmentJob.objects.latest("pk")
+    assert job.serials == [iphone] and job.results == {iphone: "SUCCESS"}
