@@ -185,3 +185,13 @@ def test_breadcrumbs_follow_the_profiles_platform(apple, client, token, admin_us
     ]
     create = client.get(reverse("profiles:profile_create", args=[token.pk]) + "?platform=tvos").context["breadcrumbs"]
     assert create[3][0] == "tvOS enrollment" and create[-1] == ("Create profile: tvOS", None)
+
+
+def test_default_profile_api_per_platform(apple, token, admin_user, admin_api):
+    mac = services.profile_create(actor=admin_user, token=token, values={"name": "Macs", "platform": "macos"})
+    url = f"/api/v1/tokens/{token.pk}/default-profile/"
+    assert admin_api.put(url, {"profile": mac.pk}, format="json").json() == {"profile": mac.pk, "platform": "macos"}
+    assert admin_api.get(url, {"platform": "macos"}).json() == {"profile": mac.pk, "platform": "macos"}
+    assert admin_api.get(url).json() == {"profile": None, "platform": "ios"}
+    bad = admin_api.get(url, {"platform": "android"})
+    assert bad.status_code == 400 and "platform" in bad.json()["fields"]
