@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs, quote
 
+from depsim import orders
 from depsim.errors import ControlError
 from depsim.state import Simulator, token_filename, token_p7m
 
@@ -82,7 +83,7 @@ def route(sim: Simulator, method: str, path: str, query: dict, form: dict, wants
         return add_server(sim, form, wants_json)
     if parts == ["abm", "devices"] and method == "GET":
         search = (query.get("q") or [""])[0]
-        devices = sim.org_devices(limit=500, query=search)
+        devices = with_orders(sim, sim.org_devices(limit=500, query=search))
         if wants_json:
             return json_answer({"devices": devices})
         return html_answer(devices_page(devices, search, notice))
@@ -90,6 +91,12 @@ def route(sim: Simulator, method: str, path: str, query: dict, form: dict, wants
         return create_demo_devices(sim, form, wants_json)
     if parts == ["abm", "vpp"] and method == "POST":
         return download_vpp_token(sim, form)
+    if parts == ["abm", "history"] and method == "GET":
+        serial = (query.get("serial") or [""])[0]
+        lines = orders.assignment_history(sim, serial=serial)
+        if wants_json:
+            return json_answer({"history": lines})
+        return html_answer(history_page(lines, serial))
     if len(parts) >= 3 and parts[:2] == ["abm", "servers"]:
         server_uuid, action = parts[2], parts[3] if len(parts) > 3 else ""
         sim.server(server_uuid)
@@ -162,13 +169,19 @@ def download_vpp_token(sim: Simulator, form: dict) -> Answer:
     return 200, headers, created["vpptoken"].encode(), "application/octet-stream"
 
 
-def serials_from_form(form: dict) -> list[str]:
-    """Serials typed in the text box plus those of an uploaded CSV (a `serial` column, or the first one)."""
+def serials_from_form(sim: Simulator, form: dict) -> tuple[list[str], list[str]]:
+    """(serials, how they were chosen): typed serial numbers, order numbers, an uploaded CSV (seed step 7)."""
     serials = [s for s in _SPLIT.split(form_text(form, "serials")) if s]
+    chosen = ["serial numbers"] if serials else []
+    numbers = [n for n in _SPLIT.split(form_text(form, "orders")) if n]
+    if numbers:
+        serials.extend(orders.serials_of_orders(sim, numbers))
+        chosen.append(f"order {', '.join(n.upper() for n in numbers)}")
     upload = form.get("csv")
     if upload:
         serials.extend(serials_from_csv(upload))
-    return serials
+        chosen.append("CSV file")
+    return serials, chosen
 
 
 def serials_from_csv(text: str) -> list[str]:
@@ -186,17 +199,20 @@ def serials_from_csv(text: str) -> list[str]:
 
 def assign(sim: Simulator, server_uuid: str, form: dict, wants_json: bool, *, unassign: bool) -> Answer:
     """Assign (or unassign) devices to the server by serial list, CSV, or all unassigned devices."""
-    serials = serials_from_form(form)
+    serials, chosen = serials_from_form(sim, form)
     if form_text(form, "all_unassigned") and not unassign:
         serials.extend(sim.unassigned_serials())
+        chosen.append("all unassigned devices")
     if not serials:
-        raise ControlError("Give at least one serial number (or a CSV file).")
+        raise ControlError("Give at least one serial number, order number or CSV file.")
     if unassign:
         done = sim.unassign_devices(server_uuid, serials)
+        orders.record_assignment(sim, "unassign", server_uuid, done, " and ".join(chosen))
         result = {"unassigned": done}
         message = f"{len(done)} device(s) unassigned."
     else:
         result = sim.assign_to_server(server_uuid, serials)
+        orders.record_assignment(sim, "assign", server_uuid, result["assigned"], " and ".join(chosen))
         message = f"{len(result['assigned'])} device(s) assigned"
         if result["already"]:
             message += f", {len(result['already'])} already on this server"
@@ -217,10 +233,13 @@ def create_demo_devices(sim: Simulator, form: dict, wants_json: bool) -> Answer:
     if not 1 <= count <= MAX_DEMO_DEVICES:
         raise ControlError(f"Create between 1 and {MAX_DEMO_DEVICES} devices at a time.")
     server_uuid = form_text(form, "server_uuid") or None
-    created = sim.add_devices(server_uuid, count=count)
+    if server_uuid:
+        sim.server(server_uuid)
+    order = orders.create_order(sim, count, server_uuid)
     if wants_json:
-        return json_answer({"devices": created}, 201)
-    return redirect("/abm/devices?notice=" + quote(f"{len(created)} demo device(s) created."))
+        return json_answer(order, 201)
+    message = f"Order {order['order_number']}: {len(order['devices'])} demo device(s) created."
+    return redirect("/abm/devices?notice=" + quote(message))
 
 
 # ----- pages ---------------------------------------------------------------------------------------------------------
@@ -273,7 +292,7 @@ def server_page(sim: Simulator, server_uuid: str, notice: str) -> str:
     """One MDM server: token download/renewal, assignment by serial or CSV, its devices."""
     summary = sim.server_info(server_uuid)
     devices = sim.server_devices(server_uuid)
-    rows = "".join(device_row(d) for d in devices[:200])
+    rows = "".join(device_row(d) for d in with_orders(sim, devices[:200]))
     more = f'<p class="muted">Showing 200 of {len(devices)}.</p>' if len(devices) > 200 else ""
     download = (
         f'<a class="button" id="download-token" href="/abm/servers/{server_uuid}/token">Download token</a>'
@@ -295,9 +314,11 @@ def server_page(sim: Simulator, server_uuid: str, notice: str) -> str:
 <div class="grid">
 <section><h2>Assign devices</h2>
 <form method="post" action="/abm/servers/{server_uuid}/assign" enctype="multipart/form-data">
+<p class="muted">Choose devices by serial number, order number or CSV file.</p>
 <label for="serials">Serial numbers</label><textarea id="serials" name="serials"
 placeholder="One per line, or separated by commas"></textarea>
-<label for="csv">or a CSV file</label><input type="file" id="csv" name="csv" accept=".csv,.txt">
+<label for="orders">Order numbers</label><input type="text" id="orders" name="orders" placeholder="D7000001">
+<label for="csv">CSV file</label><input type="file" id="csv" name="csv" accept=".csv,.txt">
 <label><input type="checkbox" name="all_unassigned" value="1"> All {len(sim.unassigned_serials())} unassigned
 device(s)</label>
 <button type="submit">Assign</button></form></section>
@@ -321,6 +342,36 @@ def devices_page(devices: list[dict], search: str, notice: str) -> str:
     return page("Devices", body)
 
 
+def with_orders(sim: Simulator, devices: list[dict]) -> list[dict]:
+    """Device records with the order each was bought on (ABM shows it; Apple's DEP records do not)."""
+    return [{**device, "order_number": orders.order_of(sim, device["serial_number"])} for device in devices]
+
+
+def history_page(lines: list[dict], serial: str) -> str:
+    """View Assignment History: who assigned which devices to which server, newest first."""
+    rows = "".join(
+        f"<tr><td>{escape(line['at'])}</td><td>{escape(line['action'].capitalize())}</td>"
+        f'<td><a href="/abm/servers/{line["server_uuid"]}">{escape(line["server_name"])}</a></td>'
+        f"<td>{len(line['serials'])}</td><td>{escape(line['chosen_by'])}</td>"
+        f"<td><code>{escape(', '.join(line['serials'][:10]))}{' ...' if len(line['serials']) > 10 else ''}</code></td>"
+        "</tr>"
+        for line in lines
+    )
+    table = (
+        '<table id="history"><tr><th>When</th><th>Action</th><th>MDM server</th><th>Devices</th><th>Chosen by</th>'
+        f"<th>Serial numbers</th></tr>{rows}</table>"
+        if rows
+        else '<p class="muted">No assignment yet.</p>'
+    )
+    body = f"""
+<h1>Assignment history</h1>
+<section><form method="get" action="/abm/history"><label for="serial">Serial number</label>
+<input type="text" id="serial" name="serial" value="{escape(serial)}"><button class="secondary" type="submit">Search
+</button></form></section>
+<section>{table}</section>"""
+    return page("Assignment history", body)
+
+
 def device_table(rows: str, *, with_server: bool = False) -> str:
     """The device list's table (or an empty-state line)."""
     if not rows:
@@ -328,7 +379,7 @@ def device_table(rows: str, *, with_server: bool = False) -> str:
     server = "<th>MDM server</th>" if with_server else ""
     return (
         f'<table id="devices"><tr><th>Serial number</th><th>Model</th><th>Description</th><th>Color</th>'
-        f"<th>Profile</th>{server}</tr>{rows}</table>"
+        f"<th>Order</th><th>Profile</th>{server}</tr>{rows}</table>"
     )
 
 
@@ -345,6 +396,7 @@ def device_row(device: dict, *, with_server: bool = False) -> str:
     return (
         f"<tr><td><code>{escape(device['serial_number'])}</code></td><td>{escape(device.get('model', ''))}</td>"
         f"<td>{escape(device.get('description', ''))}</td><td>{escape(device.get('color', ''))}</td>"
+        f"<td>{escape(device.get('order_number') or '-')}</td>"
         f"<td>{escape(device.get('profile_status', '-'))}</td>{server}</tr>"
     )
 
@@ -366,7 +418,8 @@ def page(title: str, body: str) -> str:
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)} - depsim Business Manager
 </title><style>{STYLE}</style></head><body><header><strong>depsim Business Manager</strong>
-<a href="/abm/">MDM servers</a><a href="/abm/devices">Devices</a></header><main>{body}</main></body></html>"""
+<a href="/abm/">MDM servers</a><a href="/abm/devices">Devices</a>
+<a href="/abm/history">Assignment history</a></header><main>{body}</main></body></html>"""
 
 
 # ----- plumbing ------------------------------------------------------------------------------------------------------

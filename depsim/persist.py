@@ -65,6 +65,8 @@ def snapshot(sim: Simulator) -> dict:
             "devices": [[d.serial, d.server_uuid, ref(d.version)] for d in sim.devices.values()],
             "servers": servers,
             "versions": versions,
+            "orders": dict(sim.orders),
+            "assignment_history": list(sim.assignment_history),
         }
 
 
@@ -91,6 +93,8 @@ def restore(sim: Simulator, state: dict) -> None:
             sim.devices[serial] = Device(serial, server_uuid, versions[ref])
             if server_uuid:
                 sim.servers[server_uuid].device_count += 1
+        sim.orders = dict(state.get("orders") or {})
+        sim.assignment_history = list(state.get("assignment_history") or [])
         sim.changed.clear()
 
 

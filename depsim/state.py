@@ -266,6 +266,9 @@ class Simulator:
         self.request_seq = 0
         # Apple's Apps and Books service (VPP) for the same organisation, on the same clock.
         self.vpp = VppService(self.now_ts)
+        # The mini ABM's records (depsim.orders): serial -> order number, and View Assignment History.
+        self.orders: dict[str, str] = {}
+        self.assignment_history: list[dict] = []
 
     @locked
     def reset(self) -> None:
@@ -944,14 +947,22 @@ class Simulator:
 
     @locked
     def remove_profile(self, server: MdmServer, body: Any) -> dict:
-        """DELETE /profile/devices: profile_status `removed`, profile_uuid cleared."""
+        """DELETE /profile/devices: profile_status `removed`, profile_uuid cleared.
+
+        With `profile_uuid` (ClearProfileRequest) only that profile is removed: a device with another one keeps
+        it and answers FAILED (Apple does not document this case).
+        """
         if not isinstance(body, dict):
             raise AppleError(400, "MALFORMED_REQUEST_BODY")
+        named = body.get("profile_uuid")
         statuses = {}
         for serial in device_list(body.get("devices")):
             device = self.devices.get(serial)
             if device is None or device.server_uuid != server.uuid:
                 statuses[serial] = "NOT_ACCESSIBLE"
+                continue
+            if named and (device.version.fields.get("profile_uuid") or "").upper() != str(named).upper():
+                statuses[serial] = "FAILED"
                 continue
             if device.version.fields.get("profile_status") in ("assigned", "pushed"):
                 device.version = device.version.evolve(profile_status="removed", profile_uuid=None)

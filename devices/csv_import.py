@@ -13,9 +13,10 @@ MAX_BYTES = 10 * 1024 * 1024
 SERIAL = re.compile(r"^[A-Z0-9]{8,20}$")
 HEADERS = {"serial", "serial number", "serial_number", "serialnumber", "serial no", "serial no.", "serial #", "sn"}
 
-MATCHED, ALREADY, UNKNOWN, DUPLICATE, MALFORMED, HEADER = (
+MATCHED, ALREADY, OTHER_PLATFORM, UNKNOWN, DUPLICATE, MALFORMED, HEADER = (
     "matched",
     "already",
+    "other_platform",
     "unknown",
     "duplicate",
     "malformed",
@@ -24,6 +25,7 @@ MATCHED, ALREADY, UNKNOWN, DUPLICATE, MALFORMED, HEADER = (
 OUTCOME_LABELS = {
     MATCHED: "Matched",
     ALREADY: "Already on that profile",
+    OTHER_PLATFORM: "Another platform",
     UNKNOWN: "Unknown to this token",
     DUPLICATE: "Duplicate",
     MALFORMED: "Malformed",

@@ -206,12 +206,15 @@ def device_assignment_jobs(device: Device, *, limit: int = 200) -> list:
 
     # Filtered in the database: a job's serial list can hold 100,000 serials, never load it for one device.
     jobs = list(
-        AssignmentJob.objects.filter(token_id=device.token_id, results__has_key=device.serial_number)
+        AssignmentJob.objects.filter(token_id=device.token_id)
+        .filter(Q(results__has_key=device.serial_number) | Q(refused__has_key=device.serial_number))
         .defer("serials", "unknown_serials")
         .order_by("-created_at")[:limit]
     )
     for job in jobs:
-        job.device_result = job.results.get(device.serial_number, "")
+        refused = job.refused.get(device.serial_number)
+        job.device_result = f"Not sent: {refused}" if refused else job.results.get(device.serial_number, "")
+        job.device_removed = job.removed.get(device.serial_number, "")
     return jobs
 
 

@@ -14,7 +14,8 @@ from django.utils import timezone
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError, Conflict
 from devices.columns import ROW_VALUES, DeviceRow, clean_columns, csv_header, csv_row
-from devices.csv_import import ALREADY, DUPLICATE, MATCHED, OUTCOME_LABELS, UNKNOWN, parse_serials
+from devices.csv_import import ALREADY, DUPLICATE, MATCHED, OTHER_PLATFORM, OUTCOME_LABELS, UNKNOWN, parse_serials
+from devices.filters import PLATFORMS
 from devices.models import Device, DeviceImport, DeviceListColumns
 from tokens.models import EnrollmentProgramToken
 
@@ -137,6 +138,10 @@ def device_import_preview(
             row.outcome, row.reason = UNKNOWN, "Apple no longer assigns it to this token's MDM server."
         elif profile is not None and _on_profile(device, profile):
             row.outcome, row.reason = ALREADY, f"Already on {profile.name}."
+        elif profile is not None and device["device_family"] not in ("", *PLATFORMS[profile.platform][1]):
+            # The assignment would refuse it too: a profile never goes to a device of another platform.
+            row.outcome = OTHER_PLATFORM
+            row.reason = f"A {device['device_family']} device: {profile.name} is for {PLATFORMS[profile.platform][0]}."
         else:
             row.outcome = MATCHED
     counts: dict[str, int] = {}
@@ -163,6 +168,7 @@ def _lookup(token: EnrollmentProgramToken, serials: list[str]) -> dict[str, dict
             "assignment_result",
             "removed_at",
             "deleted_here_at",
+            "device_family",
         ):
             found[row["serial_number"]] = row
     return found

@@ -9,6 +9,9 @@ app_name = "devices"
 urlpatterns = [
     path("devices/", views.DeviceListView.as_view(), name="device_list"),
     path("devices/ios/", views.DeviceListView.as_view(platform="ios"), name="ios_device_list"),
+    path("devices/macos/", views.DeviceListView.as_view(platform="macos"), name="macos_device_list"),
+    path("devices/tvos/", views.DeviceListView.as_view(platform="tvos"), name="tvos_device_list"),
+    path("devices/visionos/", views.DeviceListView.as_view(platform="visionos"), name="visionos_device_list"),
     path("devices/export.csv", views.DeviceExportView.as_view(), name="device_export"),
     path("devices/bulk/", views.DeviceBulkView.as_view(), name="device_bulk"),
     path("devices/columns/", views.DeviceColumnsView.as_view(), name="device_columns"),

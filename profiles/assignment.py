@@ -10,14 +10,16 @@ import time
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from depportal.apple import AppleError, Throttled
 from depportal.apple.client import MAX_SERIALS_PER_CALL
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
+from devices.filters import FAMILIES, PLATFORMS
 from devices.models import Device, ProfileStatus
-from profiles.models import AssignmentJob, EnrollmentProfile, JobAction, JobState
+from profiles.models import AssignmentJob, EnrollmentProfile, JobAction, JobState, Platform
 from tokens.models import EnrollmentProgramToken
 from tokens.services import token_client
 
@@ -47,6 +49,62 @@ def split_known(token: EnrollmentProgramToken, serials: list[str]) -> tuple[list
         )
     )
     return [s for s in serials if s in known], [s for s in serials if s not in known]
+
+
+def platform_for_family(device_family: str) -> str | None:
+    """The profile platform of an Apple device family (None when Apple reported none we know)."""
+    for platform, (_, families) in PLATFORMS.items():
+        if device_family in families:
+            return platform
+    return None
+
+
+def profile_devices_using(profile: EnrollmentProfile, uuid: str | None = None) -> QuerySet[Device]:
+    """Devices of the profile's token that have it: assigned here, or Apple reports its (old) UUID."""
+    uuid = profile.profile_uuid if uuid is None else uuid
+    match = Q(assigned_profile=profile)
+    if uuid:
+        match |= Q(profile_uuid=uuid)
+    return Device.objects.filter(token=profile.token, deleted_here_at__isnull=True).filter(match)
+
+
+def assignment_preview(
+    *, token: EnrollmentProgramToken, profile: EnrollmentProfile | None, action: str, serials: list[str]
+) -> tuple[list[str], dict[str, str], list[str]]:
+    """(serials to send to Apple, {serial: why it is refused}, serials the token does not know), in request order.
+
+    A profile never goes to a device of another platform, and unassigning a profile only touches the devices
+    that have it (Apple then removes that profile only: the call names it).
+    """
+    known, unknown = split_known(token, serials)
+    if profile is None:
+        return known, {}, unknown
+    devices = Device.objects.filter(token=token, serial_number__in=known, deleted_here_at__isnull=True)
+    refused: dict[str, str] = {}
+    if action == JobAction.UNASSIGN:
+        having = set(
+            profile_devices_using(profile).filter(serial_number__in=known).values_list("serial_number", flat=True)
+        )
+        for serial, other in devices.exclude(serial_number__in=having).values_list(
+            "serial_number", "assigned_profile__name"
+        ):
+            has = f"it has {other}" if other else "it has no profile from this portal"
+            refused[serial] = f"Does not have {profile} ({has}): nothing to remove."
+    else:
+        wanted = Platform(profile.platform).label
+        for serial, family in devices.values_list("serial_number", "device_family"):
+            platform = platform_for_family(family)
+            # Apple reports the family from protocol 2 on; a device without one is not refused on a guess.
+            if family and platform != profile.platform:
+                fit = f"a {Platform(platform).label} profile" if platform else "a profile of its platform"
+                refused[serial] = (
+                    f"{_family_label(family)} device: {profile} is for {wanted} devices; assign it {fit}."
+                )
+    return [serial for serial in known if serial not in refused], refused, unknown
+
+
+def _family_label(family: str) -> str:
+    return dict(FAMILIES).get(family, family)
 
 
 def profile_assign_devices(*, actor, profile: EnrollmentProfile, serials: list[str]) -> AssignmentJob:
@@ -83,7 +141,7 @@ def start_assignment(
         raise ApplicationError(
             f"The profile {profile} is not at Apple yet (its push failed); push it again before assigning it."
         )
-    known, unknown = split_known(token, serials)
+    known, refused, unknown = assignment_preview(token=token, profile=profile, action=action, serials=serials)
     with transaction.atomic():
         job = AssignmentJob.objects.create(
             token=token,
@@ -92,6 +150,7 @@ def start_assignment(
             action=action,
             serials=known,
             unknown_serials=unknown,
+            refused=refused,
             total=len(known),
             created_by=actor if actor is not None and actor.is_authenticated else None,
         )
@@ -103,7 +162,11 @@ def start_assignment(
                 actor=actor,
                 action=f"{action}_devices",
                 obj=profile if profile is not None else token,
-                changes={"devices": len(known), "unknown_serials": unknown[:50]},
+                changes={
+                    "devices": len(known),
+                    "unknown_serials": unknown[:50],
+                    "refused": dict(list(refused.items())[:50]),
+                },
                 scope_tags=list(token.scope_tags.all()),
             )
     if not known:
@@ -191,8 +254,20 @@ def assignment_retry_due(*, now: datetime | None = None) -> list[AssignmentJob]:
 
 def _call_apple(client, job: AssignmentJob, chunk: list[str]) -> tuple[dict[str, str], int | None]:
     if job.action == JobAction.UNASSIGN:
-        uuid = job.profile.profile_uuid if job.profile else None
-        return client.remove_profile(chunk, uuid or None), None
+        # Each call names the profile the devices have at Apple, so Apple removes that one and no other.
+        fallback = job.profile.profile_uuid if job.profile else ""
+        have = dict(
+            Device.objects.filter(token=job.token, serial_number__in=chunk).values_list(
+                "serial_number", "profile_uuid"
+            )
+        )
+        by_uuid: dict[str, list[str]] = {}
+        for serial in chunk:
+            by_uuid.setdefault(have.get(serial) or fallback, []).append(serial)
+        results: dict[str, str] = {}
+        for uuid, serials in by_uuid.items():
+            results.update(client.remove_profile(serials, uuid or None))
+        return results, None
     result = client.assign_profile(job.profile.profile_uuid, chunk)
     return result.devices, result.retry_after_seconds
 
@@ -207,7 +282,14 @@ def _record(job: AssignmentJob, results: dict[str, str], retry_after: float | No
     """Store Apple's answer on each device and on the job."""
     now = timezone.now()
     unassign = job.action == JobAction.UNASSIGN
-    devices = list(Device.objects.filter(token=job.token, serial_number__in=list(results)))
+    devices = list(
+        Device.objects.filter(token=job.token, serial_number__in=list(results)).select_related("assigned_profile")
+    )
+    names_by_uuid = dict(
+        EnrollmentProfile.objects.filter(
+            token=job.token, profile_uuid__in=[d.profile_uuid for d in devices if d.profile_uuid]
+        ).values_list("profile_uuid", "name")
+    )
     for device in devices:
         status = results.get(device.serial_number, FAILED)
         device.assignment_action = JobAction.UNASSIGN if unassign else JobAction.ASSIGN
@@ -217,6 +299,7 @@ def _record(job: AssignmentJob, results: dict[str, str], retry_after: float | No
         if status == SUCCESS:
             device.assignment_attempts = 0
             if unassign:
+                job.removed[device.serial_number] = _removed_name(device, names_by_uuid)
                 device.assigned_profile = None
                 device.profile_uuid = ""
                 device.profile_status = ProfileStatus.REMOVED
@@ -251,8 +334,20 @@ def _record(job: AssignmentJob, results: dict[str, str], retry_after: float | No
     if retry_after is not None:
         job.retry_after_seconds = max(int(retry_after), job.retry_after_seconds or 0)
     AssignmentJob.objects.filter(pk=job.pk).update(
-        results=job.results, processed=job.processed, retry_after_seconds=job.retry_after_seconds
+        results=job.results,
+        removed=job.removed,
+        processed=job.processed,
+        retry_after_seconds=job.retry_after_seconds,
     )
+
+
+def _removed_name(device: Device, names_by_uuid: dict[str, str]) -> str:
+    """What the device had: the portal's profile, else the portal profile of Apple's UUID, else the UUID."""
+    if device.assigned_profile is not None:
+        return device.assigned_profile.name
+    if device.profile_uuid:
+        return names_by_uuid.get(device.profile_uuid, f"Apple profile {device.profile_uuid}")
+    return "no profile"
 
 
 def _finish(job: AssignmentJob, unsent: list[str], *, error: str = "") -> AssignmentJob:

@@ -4,18 +4,42 @@ from depportal.accounts.models import ScopeTag
 from depportal.accounts.roles import CHANGE
 from depportal.accounts.scoping import scoped
 from profiles import selectors
-from profiles.models import AuthMethod, EnrollmentProfile, SyncWithComputers, UserAffinity
+from profiles.models import AuthMethod, EnrollmentProfile, Platform, SyncWithComputers, UserAffinity
+from profiles.rules import anchor_certs_from_text, settings_for
 from profiles.setup_screens import screens_for
 
 SHOW, HIDE = "show", "hide"
+YES_NO_FIELDS = (
+    "install_company_portal",
+    "single_app_mode",
+    "supervised",
+    "locked_enrollment",
+    "await_final_configuration",
+    "apply_device_name_template",
+    "auto_advance_setup",
+    "shared_ipad",
+    "mandatory_enrollment",
+    "do_not_use_profile_from_backup",
+    "return_to_service",
+)
 # Which wizard page holds each field, so a rule error opens the page where it can be fixed.
 STEP_OF_FIELD = {
     "name": 1,
     "description": 1,
     "department": 3,
     "department_phone": 3,
+    "support_email": 3,
+    "language": 3,
+    "region": 3,
+    "auto_advance_setup": 3,
     "skip_setup_items": 3,
 }
+
+
+def anchor_pem(cert: str) -> str:
+    """A base64 DER certificate as a PEM block."""
+    lines = [cert[i : i + 64] for i in range(0, len(cert), 64)]
+    return "\n".join(["-----BEGIN CERTIFICATE-----", *lines, "-----END CERTIFICATE-----"])
 
 
 def step_of(field: str) -> int:
@@ -95,13 +119,67 @@ class ProfileForm(forms.Form):
     department_phone = forms.CharField(
         required=False, label="Department phone", help_text="Shown when users tap Need Help during activation."
     )
+    support_email = forms.CharField(
+        required=False, label="Support e-mail address", help_text="Shown with the department phone as the contact."
+    )
+    language = forms.CharField(
+        required=False,
+        label="Language",
+        help_text="Preselects Setup Assistant's language: ISO 639 code such as en, fr or haw (macOS 11+, tvOS).",
+    )
+    region = forms.CharField(
+        required=False, label="Region", help_text="Preselects the region: ISO 3166-1 code such as US or GB."
+    )
+    auto_advance_setup = YesNoField(
+        label="Auto advance Setup Assistant", help_text="Setup Assistant moves through its screens by itself."
+    )
+    shared_ipad = YesNoField(
+        label="Shared iPad",
+        help_text="Several users share the iPad, each with their own data. Requires supervision and no user affinity.",
+    )
+    mandatory_enrollment = YesNoField(
+        label="Mandatory enrollment",
+        help_text="Users cannot skip enrollment (always so on iOS/iPadOS 13 and later).",
+    )
+    org_magic = forms.CharField(
+        required=False,
+        label="Organization magic",
+        help_text="A string that identifies your organization's services to the device (Apple's org_magic).",
+    )
+    anchor_certs = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "-----BEGIN CERTIFICATE-----"}),
+        label="Anchor certificates",
+        help_text="PEM certificates the device trusts for the MDM server instead of the built-in roots.",
+    )
+    web_sign_in_url = forms.CharField(
+        required=False,
+        label="Web sign-in URL",
+        help_text=(
+            "Only if you run a web sign-in page: Setup Assistant opens it to sign the user in, and that page must "
+            "serve the MDM enrollment profile (MIME application/x-apple-aspen-config) from the same host. "
+            "Leave empty to enroll without it."
+        ),
+    )
+    do_not_use_profile_from_backup = YesNoField(
+        label="Do not restore the enrollment profile from a backup",
+        help_text="A restored device reads its current profile from Apple instead (iOS/iPadOS, visionOS 26+).",
+    )
+    return_to_service = YesNoField(
+        label="Return to Service",
+        help_text="Configures the device for Rapid Return to Service (iOS/iPadOS, visionOS 26+).",
+    )
 
     def __init__(self, *args, user, platform: str = "ios", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["vpp_token"].queryset = selectors.vpp_token_list(user=user)
         self.fields["vpp_token"].label_from_instance = lambda vpp_token: vpp_token.offer_label
         self.fields["configurator_certificates"].queryset = selectors.certificate_list(user=user)
-        self.screens = screens_for(platform)
+        self.platform = platform
+        offered = set(settings_for(platform))
+        for name in [name for name in self.fields if name not in offered]:
+            del self.fields[name]
+        self.screens = [screen for screen in screens_for(platform) if screen.hideable]
         for screen in self.screens:
             self.fields[f"screen_{screen.key}"] = forms.ChoiceField(
                 choices=[(SHOW, "Show"), (HIDE, "Hide")],
@@ -116,9 +194,8 @@ class ProfileForm(forms.Form):
     def initial_from(cls, values: dict) -> dict:
         """Form initial data from a values dict (see profiles.services.profile_values)."""
         initial = {key: value for key, value in values.items() if key != "skip_setup_items"}
-        for key in ("install_company_portal", "single_app_mode", "supervised", "locked_enrollment"):
-            initial[key] = "yes" if values[key] else "no"
-        for key in ("await_final_configuration", "apply_device_name_template"):
+        initial["anchor_certs"] = "\n".join(anchor_pem(cert) for cert in values.get("anchor_certs") or [])
+        for key in YES_NO_FIELDS:
             initial[key] = "yes" if values[key] else "no"
         for key in values.get("skip_setup_items") or []:
             initial[f"screen_{key}"] = HIDE
@@ -127,44 +204,47 @@ class ProfileForm(forms.Form):
     def screen_fields(self):
         return [self[f"screen_{screen.key}"] for screen in self.screens]
 
+    def screen_groups(self) -> list[tuple[str, list[dict]]]:
+        """The platform's panes by group (the seed's first): each with its field (None without an Apple key)."""
+        groups: dict[str, list[dict]] = {}
+        for screen in screens_for(self.platform):
+            groups.setdefault(screen.group, []).append(
+                {
+                    "screen": screen,
+                    "field": self[f"screen_{screen.key}"] if screen.hideable else None,
+                    "hints": screen.hints(self.platform),
+                }
+            )
+        return list(groups.items())
+
     def to_values(self) -> dict:
         """The settings as the services take them (call after is_valid)."""
         data = self.cleaned_data
-        values = {
-            name: data.get(name)
-            for name in (
-                "name",
-                "description",
-                "user_affinity",
-                "auth_method",
-                "install_company_portal",
-                "vpp_token",
-                "single_app_mode",
-                "supervised",
-                "locked_enrollment",
-                "sync_with_computers",
-                "await_final_configuration",
-                "apply_device_name_template",
-                "device_name_template",
-                "department",
-                "department_phone",
-            )
-        }
-        # Without user affinity the authentication question is not asked; Setup Assistant is what happens.
-        values["auth_method"] = values["auth_method"] or AuthMethod.SETUP_ASSISTANT
-        values["configurator_certificates"] = list(data.get("configurator_certificates") or [])
+        # Settings the platform does not offer are left out: the service gives them the platform's default.
+        values = {name: data.get(name) for name in self.fields if not name.startswith("screen_")}
+        if "auth_method" in values:
+            # Without user affinity the authentication question is not asked; Setup Assistant is what happens.
+            values["auth_method"] = values["auth_method"] or AuthMethod.SETUP_ASSISTANT
+        if "anchor_certs" in values:
+            values["anchor_certs"] = anchor_certs_from_text(values["anchor_certs"] or "")
+        if "configurator_certificates" in values:
+            values["configurator_certificates"] = list(data.get("configurator_certificates") or [])
         values["skip_setup_items"] = [s.key for s in self.screens if data.get(f"screen_{s.key}") == HIDE]
         return values
 
 
 class DefaultProfileForm(forms.Form):
-    profile = forms.ModelChoiceField(
-        queryset=EnrollmentProfile.objects.none(), required=False, empty_label="No default profile"
-    )
+    """One default per platform; each list offers only that platform's profiles of the token."""
 
     def __init__(self, *args, token, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["profile"].queryset = EnrollmentProfile.objects.filter(token=token).order_by("name")
+        for platform, label in Platform.choices:
+            self.fields[f"profile_{platform}"] = forms.ModelChoiceField(
+                queryset=EnrollmentProfile.objects.filter(token=token, platform=platform).order_by("name"),
+                required=False,
+                empty_label="No default profile",
+                label=f"{label} default profile",
+            )
 
 
 class AssignForm(forms.Form):

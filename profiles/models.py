@@ -17,6 +17,8 @@ def max_profiles_per_token() -> int:
 class Platform(models.TextChoices):
     IOS = "ios", "iOS/iPadOS"
     MACOS = "macos", "macOS"
+    TVOS = "tvos", "tvOS"
+    VISIONOS = "visionos", "visionOS"
 
 
 class UserAffinity(models.TextChoices):
@@ -166,6 +168,21 @@ class EnrollmentProfile(models.Model):
 
     department = models.CharField(max_length=125, blank=True)
     department_phone = models.CharField(max_length=50, blank=True)
+    support_email = models.CharField(max_length=250, blank=True)
+    org_magic = models.CharField(max_length=256, blank=True)
+    # Preset in Setup Assistant (Apple: macOS 11+ and tvOS): ISO 639 language, ISO 3166-1 region.
+    language = models.CharField(max_length=3, blank=True)
+    region = models.CharField(max_length=2, blank=True)
+    auto_advance_setup = models.BooleanField(default=False)
+    shared_ipad = models.BooleanField(default=False)
+    # Apple: all ADE enrollments are mandatory from iOS 13; earlier systems and Macs honour the flag.
+    mandatory_enrollment = models.BooleanField(default=True)
+    # Base64 DER certificates the device trusts for the MDM server URL (instead of the built-in roots).
+    anchor_certs = models.JSONField(default=list, blank=True)
+    # Apple's configuration_web_url: only sent when the admin has a web sign-in page for Setup Assistant.
+    web_sign_in_url = models.CharField(max_length=2000, blank=True)
+    do_not_use_profile_from_backup = models.BooleanField(default=False)
+    return_to_service = models.BooleanField(default=False)
     # Apple skip keys of the Setup Assistant screens to hide (profiles.setup_screens lists them).
     skip_setup_items = models.JSONField(default=list, blank=True)
 
@@ -228,6 +245,10 @@ class AssignmentJob(models.Model):
     unknown_serials = models.JSONField(default=list, blank=True)
     # {serial: SUCCESS | NOT_ACCESSIBLE | FAILED | THROTTLED}
     results = models.JSONField(default=dict, blank=True)
+    # {serial: why the portal did not send it to Apple}: another platform, or (unassign) not this profile.
+    refused = models.JSONField(default=dict, blank=True)
+    # {serial: the profile Apple removed} for unassign jobs, as the device had it when asked.
+    removed = models.JSONField(default=dict, blank=True)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     retry_after_seconds = models.PositiveIntegerField(null=True, blank=True)

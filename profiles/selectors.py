@@ -6,11 +6,13 @@ from devices.models import Device
 from profiles.models import AssignmentJob, ConfiguratorCertificate, EnrollmentProfile, VppToken
 
 
-def profile_list(*, user, token=None, search: str = "") -> QuerySet[EnrollmentProfile]:
-    """Profiles the user may see (of one token when given), with how many devices have each."""
+def profile_list(*, user, token=None, search: str = "", platform: str = "") -> QuerySet[EnrollmentProfile]:
+    """Profiles the user may see (of one token, of one platform when given), with how many devices have each."""
     queryset = scoped(EnrollmentProfile.objects.select_related("token", "vpp_token"), user)
     if token is not None:
         queryset = queryset.filter(token=token)
+    if platform:
+        queryset = queryset.filter(platform=platform)
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(description__icontains=search))
     return queryset.annotate(devices_assigned=Count("devices", distinct=True)).order_by("name", "pk")

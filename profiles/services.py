@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from depportal.accounts.roles import VIEW
@@ -19,22 +19,27 @@ from depportal.exceptions import ApplicationError, Conflict
 from devices.models import Device, ProfileStatus
 from profiles.apple_json import apple_profile_json
 from profiles.assignment import (  # noqa: F401 - re-exported
+    assignment_preview,
     assignment_retry_due,
     assignment_run,
+    platform_for_family,
     profile_assign_devices,
+    profile_devices_using,
     profile_unassign_devices,
     start_assignment,
 )
 from profiles.models import (
     AssignmentJob,
+    AuthMethod,
     ConfiguratorCertificate,
     EnrollmentProfile,
     JobAction,
     Platform,
     PushStatus,
+    UserAffinity,
     VppToken,
 )
-from profiles.rules import SETTING_FIELDS, check_profile_limit, check_profile_settings
+from profiles.rules import SETTING_FIELDS, check_profile_limit, check_profile_settings, settings_for
 from profiles.setup_screens import screen_label
 from profiles.vpp import (  # noqa: F401 - re-exported
     configurator_certificate_create,
@@ -68,7 +73,18 @@ FIELD_LABELS = {
     "device_name_template": "Device name template",
     "department": "Department name",
     "department_phone": "Department phone",
-    "skip_setup_items": "Setup Assistant screens",
+    "support_email": "Support e-mail address",
+    "org_magic": "Organization magic",
+    "language": "Language",
+    "region": "Region",
+    "auto_advance_setup": "Auto advance Setup Assistant",
+    "shared_ipad": "Shared iPad",
+    "mandatory_enrollment": "Mandatory enrollment",
+    "anchor_certs": "Anchor certificates",
+    "web_sign_in_url": "Web sign-in URL",
+    "do_not_use_profile_from_backup": "Do not restore the enrollment profile from a backup",
+    "return_to_service": "Return to Service",
+    "skip_setup_items": "Setup Assistant screens hidden",
 }
 
 
@@ -87,12 +103,16 @@ def profile_values(profile: EnrollmentProfile) -> dict:
     values = {name: getattr(profile, name) for name in SETTING_FIELDS if name != "configurator_certificates"}
     values["configurator_certificates"] = list(profile.configurator_certificates.order_by("pk")) if profile.pk else []
     values["skip_setup_items"] = list(profile.skip_setup_items or [])
+    values["anchor_certs"] = list(profile.anchor_certs or [])
     return values
 
 
 def default_values(platform: str = Platform.IOS) -> dict:
-    """The settings of a new profile before the admin changes anything."""
-    return profile_values(EnrollmentProfile(platform=platform))
+    """The settings of a new profile of the platform before the admin changes anything."""
+    values = profile_values(EnrollmentProfile(platform=platform))
+    if platform == Platform.TVOS:
+        values["user_affinity"] = UserAffinity.WITHOUT_USER  # an Apple TV has no user
+    return values
 
 
 def display_value(name: str, value) -> str:
@@ -101,12 +121,48 @@ def display_value(name: str, value) -> str:
         return ", ".join(str(cert) for cert in value or []) or "None"
     if name == "skip_setup_items":
         return ", ".join(sorted(screen_label(key) for key in value or [])) or "None hidden"
+    if name == "anchor_certs":
+        return f"{len(value)} certificate{'s' if len(value) != 1 else ''}" if value else "None (built-in roots)"
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if value is None or value == "":
         return "—" if name != "vpp_token" else "None"
     choices = dict(EnrollmentProfile._meta.get_field(name).choices or []) if name not in ("vpp_token",) else {}
     return str(choices.get(value, value))
+
+
+def summary_rows(values: dict, platform: str) -> list[tuple[str, str]]:
+    """(label, value) of the settings the platform has, as the review and the profile page show them.
+
+    Settings that the others make moot are left out (single app mode without Company Portal, the template while
+    not applied); Company Portal authentication always installs Company Portal, so it says so.
+    """
+    rows = []
+    with_user = values.get("user_affinity") == UserAffinity.WITH_USER
+    portal_auth = with_user and values.get("auth_method") == AuthMethod.COMPANY_PORTAL
+    for name in settings_for(platform):
+        if name in ("name", "platform"):
+            continue
+        value = display_value(name, values.get(name))
+        if name == "auth_method" and not with_user:
+            continue
+        if name == "install_company_portal" and portal_auth:
+            value = "Yes (Company Portal authentication installs it)"
+        if name == "single_app_mode" and not values.get("vpp_token"):
+            continue
+        if name == "device_name_template" and not values.get("apply_device_name_template"):
+            continue
+        rows.append((FIELD_LABELS[name], value))
+    return rows
+
+
+def device_word(platform: str, *, shared_ipad: bool = False) -> str:
+    """What Apple's notices call the device ("This iPhone is managed by ...")."""
+    if platform == Platform.IOS:
+        return "iPad" if shared_ipad else "iPhone"
+    return {Platform.MACOS: "Mac", Platform.TVOS: "Apple TV", Platform.VISIONOS: "Apple Vision Pro"}.get(
+        platform, "device"
+    )
 
 
 def profile_changes(before: dict, after: dict) -> list[tuple[str, str, str]]:
@@ -116,7 +172,7 @@ def profile_changes(before: dict, after: dict) -> list[tuple[str, str, str]]:
         old, new = before.get(name), after.get(name)
         if name == "configurator_certificates":
             same = sorted(c.pk for c in old or []) == sorted(c.pk for c in new or [])
-        elif name == "skip_setup_items":
+        elif name in ("skip_setup_items", "anchor_certs"):
             same = sorted(old or []) == sorted(new or [])
         else:
             same = old == new
@@ -135,7 +191,7 @@ def profile_create(*, actor, token: EnrollmentProgramToken, values: dict, push: 
         raise ApplicationError("Finish adding this token before creating profiles for it.")
     values = _clean({**default_values(values.get("platform") or Platform.IOS), **values})
     _check_reachable(actor, values)
-    warnings = check_profile_settings(values, token=token)
+    warnings = check_profile_settings(values, token=token, defaults=default_values(values["platform"]))
     with transaction.atomic():
         # Serialise creations per token so the 100-profile limit holds under concurrent requests.
         EnrollmentProgramToken.objects.select_for_update().get(pk=token.pk)
@@ -156,7 +212,7 @@ def profile_create_preview(*, actor, token: EnrollmentProgramToken, values: dict
     values = _clean({**default_values(values.get("platform") or Platform.IOS), **values})
     _check_reachable(actor, values)
     check_profile_limit(token)
-    return check_profile_settings(values, token=token)
+    return check_profile_settings(values, token=token, defaults=default_values(values["platform"]))
 
 
 def profile_edit_preview(*, actor, profile: EnrollmentProfile, values: dict) -> EditPreview:
@@ -164,7 +220,9 @@ def profile_edit_preview(*, actor, profile: EnrollmentProfile, values: dict) -> 
     before = profile_values(profile)
     after = _clean({**before, **values})
     _check_reachable(actor, after)
-    warnings = check_profile_settings(after, token=profile.token, profile=profile)
+    warnings = check_profile_settings(
+        after, token=profile.token, profile=profile, defaults=default_values(profile.platform)
+    )
     repush = _needs_push(profile, after)
     return EditPreview(
         changes=profile_changes(before, after),
@@ -182,7 +240,9 @@ def profile_update(*, actor, profile: EnrollmentProfile, values: dict) -> Enroll
     before = profile_values(profile)
     after = _clean({**before, **values})
     _check_reachable(actor, after)
-    warnings = check_profile_settings(after, token=profile.token, profile=profile)
+    warnings = check_profile_settings(
+        after, token=profile.token, profile=profile, defaults=default_values(profile.platform)
+    )
     changes = profile_changes(before, after)
     repush = _needs_push(profile, after)
     with transaction.atomic():
@@ -307,21 +367,7 @@ def profile_assign_default_to_new_devices(*, token: EnrollmentProgramToken, seri
     return jobs
 
 
-def platform_for_family(device_family: str) -> str:
-    """The profile platform of an Apple device family (Mac -> macOS, everything else iOS/iPadOS)."""
-    return Platform.MACOS if (device_family or "").lower().startswith("mac") else Platform.IOS
-
-
 # Helpers
-
-
-def profile_devices_using(profile: EnrollmentProfile, uuid: str | None = None) -> QuerySet[Device]:
-    """Devices of the profile's token that have it: assigned here, or Apple reports its (old) UUID."""
-    uuid = profile.profile_uuid if uuid is None else uuid
-    match = Q(assigned_profile=profile)
-    if uuid:
-        match |= Q(profile_uuid=uuid)
-    return Device.objects.filter(token=profile.token, deleted_here_at__isnull=True).filter(match)
 
 
 def _needs_push(profile: EnrollmentProfile, after: dict) -> bool:
@@ -337,8 +383,22 @@ def _clean(values: dict) -> dict:
     if unknown:
         raise ApplicationError(f"Unknown settings: {', '.join(sorted(unknown))}.")
     cleaned = dict(values)
-    for name in ("name", "description", "department", "department_phone", "device_name_template"):
+    for name in (
+        "name",
+        "description",
+        "department",
+        "department_phone",
+        "device_name_template",
+        "support_email",
+        "org_magic",
+        "web_sign_in_url",
+    ):
         cleaned[name] = (cleaned.get(name) or "").strip()
+    # Apple wants a lower-case language and a capitalised region; the case is not the admin's concern.
+    cleaned["language"] = (cleaned.get("language") or "").strip().lower()
+    cleaned["region"] = (cleaned.get("region") or "").strip().upper()
+    if isinstance(cleaned.get("anchor_certs"), list):
+        cleaned["anchor_certs"] = list(dict.fromkeys(cleaned["anchor_certs"]))
     cleaned["skip_setup_items"] = list(dict.fromkeys(cleaned.get("skip_setup_items") or []))
     cleaned["configurator_certificates"] = list(dict.fromkeys(cleaned.get("configurator_certificates") or []))
     for name in (
@@ -348,6 +408,11 @@ def _clean(values: dict) -> dict:
         "locked_enrollment",
         "await_final_configuration",
         "apply_device_name_template",
+        "auto_advance_setup",
+        "shared_ipad",
+        "mandatory_enrollment",
+        "do_not_use_profile_from_backup",
+        "return_to_service",
     ):
         cleaned[name] = bool(cleaned.get(name))
     return cleaned

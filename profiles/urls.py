@@ -15,6 +15,7 @@ urlpatterns = [
     path(
         "configurator-certificates/<int:pk>/delete/", views.CertificateDeleteView.as_view(), name="certificate_delete"
     ),
+    path("enrollment/<str:platform>/", views.PlatformEnrollmentView.as_view(), name="platform_enrollment"),
     path("tokens/<int:token_pk>/profiles/", views.ProfileListView.as_view(), name="profile_list"),
     path("tokens/<int:token_pk>/profiles/create/", views.ProfileCreateView.as_view(), name="profile_create"),
     path("tokens/<int:token_pk>/default-profile/", views.DefaultProfileView.as_view(), name="default_profile"),

@@ -5,6 +5,7 @@ import io
 import re
 
 from django.contrib import messages
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import View
@@ -14,9 +15,10 @@ from depportal.accounts.forms import apply_error
 from depportal.accounts.roles import CHANGE
 from depportal.console import ConsoleMixin
 from depportal.exceptions import ApplicationError
+from devices.filters import PLATFORMS
 from profiles import selectors, services
 from profiles.alerts import vpp_token_alerts
-from profiles.assignment import normalise_serials, split_known
+from profiles.assignment import normalise_serials
 from profiles.forms import (
     AssignForm,
     CertificateUploadForm,
@@ -27,18 +29,20 @@ from profiles.forms import (
     step_of,
 )
 from profiles.models import EnrollmentProfile, JobAction, Platform, max_profiles_per_token
-from profiles.rules import SETTING_FIELDS
+from profiles.setup_screens import screen_label
 from profiles.vpp import MAX_UPLOAD_BYTES
 from tokens import selectors as token_selectors
 
-TOKENS_CRUMBS = [("Devices", None), ("iOS/iPadOS", None), ("iOS enrollment", None)]
 MAX_CSV_BYTES = 2 * 1024 * 1024
 _SERIAL_SPLIT = re.compile(r"[\s,;]+")
 
 
-def _token_crumbs(token) -> list:
+def _token_crumbs(token, platform: str = Platform.IOS) -> list:
+    label = Platform(platform).label
     return [
-        *TOKENS_CRUMBS,
+        ("Devices", None),
+        (label, None),
+        (f"{label} enrollment", reverse("profiles:platform_enrollment", args=[platform])),
         ("Enrollment program tokens", reverse("tokens:token_list")),
         (str(token), reverse("tokens:token_detail", args=[token.pk])),
         ("Profiles", reverse("profiles:profile_list", args=[token.pk])),
@@ -80,7 +84,7 @@ class _ProfilePage(ConsoleMixin, TemplateView):
 
     def get_breadcrumbs(self):
         crumbs = [
-            *_token_crumbs(self.token),
+            *_token_crumbs(self.token, self.profile.platform),
             (str(self.profile), reverse("profiles:profile_detail", args=[self.profile.pk])),
         ]
         return [*crumbs, (self.crumb, None)] if self.crumb else crumbs
@@ -91,8 +95,40 @@ class _ProfilePage(ConsoleMixin, TemplateView):
         return context
 
 
+def _platform_param(request) -> str:
+    wanted = request.GET.get("platform", "")
+    return wanted if wanted in Platform.values else ""
+
+
+class PlatformEnrollmentView(ConsoleMixin, TemplateView):
+    """ "iOS/iPadOS enrollment", "macOS enrollment", ...: the platform's profiles across tokens, its devices."""
+
+    template_name = "profiles/platform_enrollment.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if kwargs["platform"] not in Platform.values:
+            raise Http404("No such platform.")
+        self.platform = kwargs["platform"]
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs(self):
+        label = Platform(self.platform).label
+        return [("Devices", None), (label, None), (f"{label} enrollment", None)]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            platform=self.platform,
+            platform_label=Platform(self.platform).label,
+            profiles=list(selectors.profile_list(user=self.request.user, platform=self.platform)),
+            tokens=list(token_selectors.token_list(user=self.request.user)),
+            devices_url=reverse(f"devices:{self.platform}_device_list"),
+        )
+        return context
+
+
 class ProfileListView(_TokenPage):
-    """The token's Profiles tab: every profile with its Apple state, and the default profile."""
+    """The token's Profiles tab: every profile (or one platform's) with its Apple state, and the defaults."""
 
     template_name = "profiles/profile_list.html"
 
@@ -101,12 +137,17 @@ class ProfileListView(_TokenPage):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        platform = _platform_param(self.request)
         context["profiles"] = list(
-            selectors.profile_list(user=self.request.user, token=self.token, search=self.request.GET.get("q", ""))
+            selectors.profile_list(
+                user=self.request.user, token=self.token, search=self.request.GET.get("q", ""), platform=platform
+            )
         )
         context["q"] = self.request.GET.get("q", "")
         context["profile_count"] = EnrollmentProfile.objects.filter(token=self.token).count()
         context["profile_limit"] = max_profiles_per_token()
+        context["platform"] = platform
+        context["platforms"] = Platform.choices
         return context
 
 
@@ -118,20 +159,24 @@ class _WizardView(TemplateView):
     editing = False
 
     def form(self, data=None, initial=None) -> ProfileForm:
-        return ProfileForm(data, initial=initial, user=self.request.user, platform=Platform.IOS)
+        return ProfileForm(data, initial=initial, user=self.request.user, platform=self.platform)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.setdefault("step", 1)
         context["editing"] = self.editing
+        context["platform"] = self.platform
+        context["platform_label"] = Platform(self.platform).label
         context["org_name"] = self.token.org_name or "your organisation"
         return context
 
     def post(self, request, *args, **kwargs):
         form = self.form(request.POST)
+        if request.POST.get("action") == "check":
+            return self.check_step(form, request.POST.get("step", ""))
         if not form.is_valid():
             return self._show_errors(form)
-        values = form.to_values()
+        values = {**form.to_values(), "platform": self.platform}
         try:
             if request.POST.get("action") != "save":
                 return self.render_to_response(self.get_context_data(form=form, step=4, **self.review(values)))
@@ -140,16 +185,46 @@ class _WizardView(TemplateView):
             apply_error(form, _form_keyed(error, form))
             return self._show_errors(form)
 
+    def check_step(self, form, step: str) -> JsonResponse:
+        """The wizard's Next: the rules of the API (and Review) for the pages up to `step`; later pages wait.
+
+        Answers {"errors": {field: [messages]}}, "__all__" for problems of no one field (such as the profile limit).
+        """
+        last = int(step) if step.isdigit() else 1
+        if form.is_valid():
+            try:
+                self.review({**form.to_values(), "platform": self.platform})
+                errors = {}
+            except ApplicationError as error:
+                keyed = _form_keyed(error, form)
+                errors = {field: list(texts) for field, texts in keyed.fields.items()} or {"__all__": [keyed.message]}
+        else:
+            errors = {field: list(texts) for field, texts in form.errors.items()}
+        shown: dict[str, list[str]] = {}
+        for field, texts in errors.items():
+            if field not in form.fields:
+                shown.setdefault("__all__", []).extend(texts)
+            elif step_of(field) <= last:
+                shown[field] = texts
+        steps = {field: (step_of(field) if field != "__all__" else 1) for field in shown}
+        return JsonResponse({"errors": shown, "steps": steps})
+
     def _show_errors(self, form):
         steps = [step_of(field) for field in form.errors if field != "__all__"]
         return self.render_to_response(self.get_context_data(form=form, step=min(steps) if steps else 1))
 
     def review_rows(self, values: dict) -> list[tuple[str, str]]:
         return [
-            (services.FIELD_LABELS[name], services.display_value(name, values.get(name)))
-            for name in SETTING_FIELDS
-            if name != "platform"
+            (services.FIELD_LABELS["name"], values.get("name") or "—"),
+            *services.summary_rows(values, self.platform),
         ]
+
+    def review_context(self, values: dict) -> dict:
+        return {
+            "review_rows": self.review_rows(values),
+            "device_word": services.device_word(self.platform, shared_ipad=bool(values.get("shared_ipad"))),
+            "hidden_screens": sorted(screen_label(key) for key in values.get("skip_setup_items") or []),
+        }
 
 
 def _form_keyed(error: ApplicationError, form) -> ApplicationError:
@@ -163,19 +238,25 @@ def _form_keyed(error: ApplicationError, form) -> ApplicationError:
 
 
 class ProfileCreateView(_WizardView, _TokenPage):
-    """Create profile > iOS/iPadOS: Basics, Device management settings, Setup Assistant, Review + create."""
+    """Create profile > a platform: Basics, Device management settings, Setup Assistant, Review + create."""
+
+    @property
+    def platform(self) -> str:
+        wanted = self.request.GET.get("platform", Platform.IOS)
+        return wanted if wanted in Platform.values else Platform.IOS
 
     def get_breadcrumbs(self):
-        return [*_token_crumbs(self.token), ("Create profile", None)]
+        return [*_token_crumbs(self.token, self.platform), (f"Create profile: {Platform(self.platform).label}", None)]
 
     def get_context_data(self, **kwargs):
         if "form" not in kwargs:
-            kwargs["form"] = self.form(initial=ProfileForm.initial_from(services.default_values()))
+            kwargs["form"] = self.form(initial=ProfileForm.initial_from(services.default_values(self.platform)))
         return super().get_context_data(**kwargs)
 
     def review(self, values: dict) -> dict:
         warnings = services.profile_create_preview(actor=self.request.user, token=self.token, values=values)
-        return {"review_rows": self.review_rows({**services.default_values(), **values}), "warnings": warnings}
+        merged = {**services.default_values(self.platform), **values}
+        return {**self.review_context(merged), "warnings": warnings}
 
     def save(self, values: dict):
         profile = services.profile_create(actor=self.request.user, token=self.token, values=values)
@@ -191,6 +272,10 @@ class ProfileEditView(_WizardView, _ProfilePage):
     editing = True
     crumb = "Edit"
 
+    @property
+    def platform(self) -> str:
+        return self.profile.platform
+
     def get_context_data(self, **kwargs):
         if "form" not in kwargs:
             kwargs["form"] = self.form(initial=ProfileForm.initial_from(services.profile_values(self.profile)))
@@ -199,7 +284,7 @@ class ProfileEditView(_WizardView, _ProfilePage):
     def review(self, values: dict) -> dict:
         preview = services.profile_edit_preview(actor=self.request.user, profile=self.profile, values=values)
         merged = {**services.profile_values(self.profile), **values}
-        return {"review_rows": self.review_rows(merged), "warnings": preview.warnings, "preview": preview}
+        return {**self.review_context(merged), "warnings": preview.warnings, "preview": preview}
 
     def save(self, values: dict):
         profile = services.profile_update(actor=self.request.user, profile=self.profile, values=values)
@@ -232,11 +317,7 @@ class ProfileDetailView(_ProfilePage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         values = services.profile_values(self.profile)
-        context["rows"] = [
-            (services.FIELD_LABELS[name], services.display_value(name, values[name]))
-            for name in SETTING_FIELDS
-            if name != "name"
-        ]
+        context["rows"] = services.summary_rows(values, self.profile.platform)
         context["jobs"] = list(selectors.job_list(user=self.request.user, profile=self.profile)[:10])
         context["devices"] = list(self.profile.devices.order_by("serial_number")[:50])
         return context
@@ -278,7 +359,7 @@ class ProfileDeleteView(_ProfilePage):
 
 
 class DefaultProfileView(_TokenPage):
-    """Set Default Profile: new devices of the token that have no profile get it."""
+    """Set Default Profile, one per platform: new devices of the token without a profile get their platform's."""
 
     template_name = "profiles/default_profile.html"
     required_action = CHANGE
@@ -288,21 +369,30 @@ class DefaultProfileView(_TokenPage):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        current = EnrollmentProfile.objects.filter(token=self.token, is_default=True, platform=Platform.IOS).first()
-        context.setdefault("form", DefaultProfileForm(initial={"profile": current}, token=self.token))
+        current = {p.platform: p for p in EnrollmentProfile.objects.filter(token=self.token, is_default=True)}
+        initial = {f"profile_{platform}": current.get(platform) for platform in Platform.values}
+        context.setdefault("form", DefaultProfileForm(initial=initial, token=self.token))
         return context
 
     def post(self, request, token_pk):
         form = DefaultProfileForm(request.POST, token=self.token)
         if form.is_valid():
-            profile = form.cleaned_data["profile"]
+            changed = []
             try:
-                services.token_default_profile_set(actor=request.user, token=self.token, profile=profile)
+                for platform in Platform.values:
+                    profile = form.cleaned_data[f"profile_{platform}"]
+                    before = EnrollmentProfile.objects.filter(token=self.token, platform=platform, is_default=True)
+                    if before.first() == profile:
+                        continue
+                    services.token_default_profile_set(
+                        actor=request.user, token=self.token, profile=profile, platform=platform
+                    )
+                    label = Platform(platform).label
+                    changed.append(f"{profile} is now the {label} default" if profile else f"No {label} default")
             except ApplicationError as error:
                 apply_error(form, error)
             else:
-                text = f"{profile} is now the default profile" if profile else "The token has no default profile now"
-                messages.success(request, f"{text}.")
+                messages.success(request, f"{'; '.join(changed)}." if changed else "Nothing changed.")
                 return redirect("profiles:profile_list", token_pk=token_pk)
         return self.render_to_response(self.get_context_data(form=form))
 
@@ -323,7 +413,12 @@ class ProfileAssignView(_ProfilePage):
         context.setdefault("form", AssignForm())
         context["action"] = self.action
         context["q"] = self.request.GET.get("q", "")
-        context["devices"] = list(selectors.token_devices(token=self.token, search=context["q"])[:500])
+        devices = selectors.token_devices(token=self.token, search=context["q"])
+        if self.action == JobAction.UNASSIGN:
+            devices = devices.filter(pk__in=services.profile_devices_using(self.profile).values("pk"))
+        else:
+            devices = devices.filter(device_family__in=[*PLATFORMS[self.profile.platform][1], ""])
+        context["devices"] = list(devices[:500])
         return context
 
     def post(self, request, pk):
@@ -350,8 +445,12 @@ class ProfileAssignView(_ProfilePage):
             form.add_error("serial_numbers", "Enter serial numbers, upload a CSV or pick devices.")
         if form.errors:
             return self.render_to_response(self.get_context_data(form=form))
-        known, unknown = split_known(self.token, serials)
-        return self.render_to_response(self.get_context_data(form=form, preview=True, known=known, unknown=unknown))
+        known, refused, unknown = services.assignment_preview(
+            token=self.token, profile=self.profile, action=self.action, serials=serials
+        )
+        return self.render_to_response(
+            self.get_context_data(form=form, preview=True, known=known, refused=refused, unknown=unknown)
+        )
 
 
 class ProfileUnassignView(ProfileAssignView):
@@ -390,7 +489,7 @@ class JobDetailView(ConsoleMixin, TemplateView):
         return [self.template_name]
 
     def get_breadcrumbs(self):
-        crumbs = _token_crumbs(self.job.token)
+        crumbs = _token_crumbs(self.job.token, self.job.profile.platform if self.job.profile else Platform.IOS)
         if self.job.profile is not None:
             crumbs.append((self.job.profile_name, reverse("profiles:profile_detail", args=[self.job.profile_id])))
         return [*crumbs, (f"Assignment #{self.job.pk}", None)]
@@ -399,7 +498,11 @@ class JobDetailView(ConsoleMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["job"] = self.job
         context["counts"] = self.job.counts()
-        context["rows"] = sorted(self.job.results.items())[:2000]
+        context["rows"] = [
+            (serial, status, self.job.removed.get(serial, ""))
+            for serial, status in sorted(self.job.results.items())[:2000]
+        ]
+        context["refused_rows"] = sorted(self.job.refused.items())[:2000]
         return context
 
 
@@ -575,9 +678,18 @@ class CertificateUploadView(ConsoleMixin, TemplateView):
             except ApplicationError as error:
                 apply_error(form, error)
             else:
+                if _wants_json(request):
+                    return JsonResponse({"id": certificate.pk, "name": str(certificate)}, status=201)
                 messages.success(request, f"The certificate {certificate} was uploaded.")
                 return redirect("profiles:vpp_token_list")
+        if _wants_json(request):
+            return JsonResponse({"errors": {field: list(errors) for field, errors in form.errors.items()}}, status=400)
         return self.render_to_response(self.get_context_data(form=form))
+
+
+def _wants_json(request) -> bool:
+    """The profile wizard uploads a certificate in place and reads the answer as JSON."""
+    return "application/json" in request.headers.get("Accept", "")
 
 
 class CertificateDeleteView(ConsoleMixin, TemplateView):

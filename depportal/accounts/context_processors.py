@@ -26,11 +26,15 @@ def _nav_section(request) -> str:
     if match is None:
         return ""
     if match.namespace == "profiles":
+        if match.url_name == "platform_enrollment":
+            return f"enroll_{match.kwargs['platform']}"
         return "vpp" if match.url_name.startswith("vpp_token") else "tokens"
     if match.namespace == "accounts" and match.url_name.startswith("user"):
         return "users"
     if match.namespace == "syncjobs":
         return "tokens"
     if match.namespace == "devices":
-        return {"ios_device_list": "devices_ios", "device_list": "devices"}.get(match.url_name, "tokens")
+        if match.url_name.endswith("_device_list") and match.url_name != "token_device_list":
+            return f"devices_{match.url_name.removesuffix('_device_list')}"
+        return {"device_list": "devices"}.get(match.url_name, "tokens")
     return match.namespace or match.url_name or ""

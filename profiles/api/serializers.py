@@ -75,6 +75,21 @@ class ProfileInputSerializer(serializers.Serializer):
     device_name_template = serializers.CharField(required=False, allow_blank=True)
     department = serializers.CharField(required=False, allow_blank=True)
     department_phone = serializers.CharField(required=False, allow_blank=True)
+    support_email = serializers.CharField(required=False, allow_blank=True, help_text="Apple's support_email_address.")
+    org_magic = serializers.CharField(required=False, allow_blank=True)
+    language = serializers.CharField(required=False, allow_blank=True, help_text="ISO 639 code (macOS, tvOS).")
+    region = serializers.CharField(required=False, allow_blank=True, help_text="ISO 3166-1 alpha-2 (macOS, tvOS).")
+    auto_advance_setup = serializers.BooleanField(required=False, help_text="macOS, tvOS.")
+    shared_ipad = serializers.BooleanField(required=False, help_text="Apple's is_multi_user (iOS/iPadOS).")
+    mandatory_enrollment = serializers.BooleanField(required=False, help_text="Apple's is_mandatory.")
+    anchor_certs = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Base64 DER certificates trusted for the MDM URL."
+    )
+    web_sign_in_url = serializers.CharField(
+        required=False, allow_blank=True, help_text="Apple's configuration_web_url; only sent when set."
+    )
+    do_not_use_profile_from_backup = serializers.BooleanField(required=False, help_text="iOS, visionOS 26+.")
+    return_to_service = serializers.BooleanField(required=False, help_text="Apple's is_return_to_service.")
     skip_setup_items = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="Apple skip keys of the screens to hide."
     )
@@ -105,6 +120,8 @@ class AssignmentJobSerializer(serializers.ModelSerializer):
             "counts",
             "results",
             "unknown_serials",
+            "refused",
+            "removed",
             "retry_after_seconds",
             "error",
             "created_at",

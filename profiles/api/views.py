@@ -10,7 +10,7 @@ from depportal.api.permissions import RolePermission
 from depportal.exceptions import ApplicationError
 from profiles import selectors, services
 from profiles.api import serializers as s
-from profiles.models import EnrollmentProfile
+from profiles.models import EnrollmentProfile, Platform
 from profiles.vpp import MAX_UPLOAD_BYTES
 from tokens import selectors as token_selectors
 from tokens.models import EnrollmentProgramToken
@@ -142,14 +142,18 @@ class TokenDefaultProfileViewSet(viewsets.GenericViewSet):
     serializer_class = s.DefaultProfileSerializer
 
     @extend_schema(
-        parameters=[OpenApiParameter("platform", str, enum=["ios", "macos"])],
+        parameters=[OpenApiParameter("platform", str, enum=Platform.values)],
         responses=s.DefaultProfileSerializer,
     )
     @action(detail=True, methods=["get", "put"], url_path="default-profile")
     def default_profile(self, request, pk=None):
         if request.method == "GET":
             token = token_selectors.token_get(user=request.user, pk=pk)
-            platform = request.query_params.get("platform", "ios")
+            platform = request.query_params.get("platform", Platform.IOS)
+            if platform not in Platform.values:
+                raise ApplicationError(
+                    "Unknown platform.", fields={"platform": [f"Choose one of: {', '.join(Platform.values)}."]}
+                )
             default = EnrollmentProfile.objects.filter(token=token, platform=platform, is_default=True).first()
             return Response({"profile": default.pk if default else None, "platform": platform})
         token = token_selectors.token_get(user=request.user, pk=pk, action=CHANGE)

@@ -93,3 +93,39 @@ def test_pages_render_and_escape(depsim):
     assert devices.status_code == 200 and "No devices" in devices.text
     missing = requests.get(f"{depsim.base_url}/abm/servers/NOPE", timeout=10)
     assert missing.status_code == 404
+
+
+def test_assign_by_order_number_and_view_assignment_history(depsim):
+    """The seed, steps 7 and 8: choose devices by order number; View Assignment History lists what was done."""
+    _, certificate = generate_server_keypair()
+    http = requests.Session()
+    first = http.post(f"{depsim.base_url}/abm/devices/demo", json={"count": 3}, timeout=10).json()
+    second = http.post(f"{depsim.base_url}/abm/devices/demo", json={"count": 2}, timeout=10).json()
+    assert first["order_number"] != second["order_number"] and first["order_number"].startswith("D")
+    server = http.post(
+        f"{depsim.base_url}/abm/servers",
+        json={"name": "Order MDM", "certificate_pem": certificate.decode()},
+        timeout=10,
+    ).json()
+    url = f"{depsim.base_url}/abm/servers/{server['server_uuid']}"
+    done = http.post(url + "/assign", json={"orders": first["order_number"].lower()}, timeout=10).json()
+    assert sorted(done["assigned"]) == sorted(d["serial_number"] for d in first["devices"])
+    unknown = http.post(url + "/assign", json={"orders": "D1"}, timeout=10)
+    assert unknown.status_code == 400 and "No order D1" in unknown.json()["error"]
+    one = second["devices"][0]["serial_number"]
+    http.post(url + "/assign", json={"serials": [one]}, timeout=10)
+    http.post(url + "/unassign", json={"serials": [one]}, timeout=10)
+
+    history = http.get(f"{depsim.base_url}/abm/history", params={"format": "json"}, timeout=10).json()["history"]
+    assert [(line["action"], len(line["serials"]), line["chosen_by"]) for line in history] == [
+        ("unassign", 1, "serial numbers"),
+        ("assign", 1, "serial numbers"),
+        ("assign", 3, f"order {first['order_number']}"),
+    ]
+    assert history[0]["server_name"] == "Order MDM"
+    mine = http.get(f"{depsim.base_url}/abm/history", params={"serial": one, "format": "json"}, timeout=10).json()
+    assert len(mine["history"]) == 2
+    page = http.get(f"{depsim.base_url}/abm/history", timeout=10).text
+    assert 'id="history"' in page and first["order_number"] in page
+    devices = http.get(f"{depsim.base_url}/abm/devices", timeout=10).text
+    assert second["order_number"] in devices and "Order number" in http.get(url, timeout=10).text

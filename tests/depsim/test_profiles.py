@@ -185,3 +185,15 @@ def test_disown_releases_devices(depsim, creds, apple, serials):
         "NOT_ACCESSIBLE"
     )
     assert error_code(apple.call("POST", "/devices/disown", {})) == "DEVICE_ID_REQUIRED"
+
+
+def test_remove_naming_a_profile_removes_only_that_one(apple, serials):
+    first = apple.ok("POST", "/profile", PROFILE)["profile_uuid"]
+    second = apple.ok("POST", "/profile", {**PROFILE, "profile_name": "Other"})["profile_uuid"]
+    apple.ok("POST", "/profile/devices", {"profile_uuid": first, "devices": serials[:1]})
+    apple.ok("POST", "/profile/devices", {"profile_uuid": second, "devices": serials[1:2]})
+    answer = apple.ok("DELETE", "/profile/devices", {"devices": serials[:2], "profile_uuid": second})
+    assert answer == {"devices": {serials[0]: "FAILED", serials[1]: "SUCCESS"}}
+    details = apple.ok("POST", "/devices", {"devices": serials[:2]})["devices"]
+    assert details[serials[0]]["profile_uuid"] == first and details[serials[0]]["profile_status"] == "assigned"
+    assert details[serials[1]]["profile_status"] == "removed"

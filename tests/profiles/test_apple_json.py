@@ -26,7 +26,7 @@ def test_defaults_reach_apple(apple, token, admin_user, settings):
     body = received(apple, token, profile)
     assert body["profile_name"] == "Corporate iPhones"
     assert body["url"] == "https://mdm.acme.test/enroll"
-    assert body["configuration_web_url"] == "https://mdm.acme.test/enroll"  # with user affinity
+    assert "configuration_web_url" not in body  # only with a web sign-in URL of its own (see below)
     assert body["is_supervised"] is True
     assert body["is_mdm_removable"] is True
     assert body["is_mandatory"] is True
@@ -35,6 +35,10 @@ def test_defaults_reach_apple(apple, token, admin_user, settings):
     assert body["skip_setup_items"] == []
     assert body["supervising_host_certs"] == []
     assert "department" not in body and "support_phone_number" not in body
+    assert body["is_multi_user"] is False and body["do_not_use_profile_from_backup"] is False
+    assert body["is_return_to_service"] is False
+    for absent in ("language", "region", "auto_advance_setup", "org_magic", "support_email_address", "anchor_certs"):
+        assert absent not in body, absent
 
 
 @pytest.mark.parametrize(
@@ -46,9 +50,27 @@ def test_defaults_reach_apple(apple, token, admin_user, settings):
         ({"await_final_configuration": False}, {"await_device_configured": False}),
         ({"department": "IT Service Desk"}, {"department": "IT Service Desk"}),
         ({"department_phone": "+1 (555) 010-2000 x12"}, {"support_phone_number": "+1 (555) 010-2000 x12"}),
+        ({"support_email": "help@acme.test"}, {"support_email_address": "help@acme.test"}),
+        ({"org_magic": "acme-7f3a"}, {"org_magic": "acme-7f3a"}),
+        ({"mandatory_enrollment": False}, {"is_mandatory": False}),
         (
-            {"skip_setup_items": ["Siri", "Passcode", "ExpressLanguage", "DeviceToDeviceMigration"]},
-            {"skip_setup_items": ["DeviceToDeviceMigration", "ExpressLanguage", "Passcode", "Siri"]},
+            {"web_sign_in_url": "https://login.acme.test/enroll"},
+            {"configuration_web_url": "https://login.acme.test/enroll"},
+        ),
+        (
+            {"user_affinity": "without_user", "shared_ipad": True},
+            {"is_multi_user": True},
+        ),
+        ({"return_to_service": True}, {"is_return_to_service": True}),
+        ({"do_not_use_profile_from_backup": True}, {"do_not_use_profile_from_backup": True}),
+        (
+            {"platform": "macos", "language": "EN", "region": "gb", "auto_advance_setup": True},
+            {"language": "en", "region": "GB", "auto_advance_setup": True},
+        ),
+        ({"platform": "tvos", "language": "haw", "auto_advance_setup": True}, {"language": "haw"}),
+        (
+            {"skip_setup_items": ["Siri", "Passcode", "Welcome", "DeviceToDeviceMigration"]},
+            {"skip_setup_items": ["DeviceToDeviceMigration", "Passcode", "Siri", "Welcome"]},
         ),
     ],
 )
@@ -57,6 +79,16 @@ def test_each_setting_reaches_apple(apple, token, admin_user, values, expected):
     body = received(apple, token, profile)
     for key, value in expected.items():
         assert body[key] == value, key
+
+
+def test_anchor_certificates_reach_apple_as_base64_der(apple, token, admin_user):
+    der = certificate_bytes("Acme Root")
+    profile = services.profile_create(
+        actor=admin_user,
+        token=token,
+        values={"name": "Pinned", "anchor_certs": [base64.b64encode(der).decode()]},
+    )
+    assert received(apple, token, profile)["anchor_certs"] == [base64.b64encode(der).decode()]
 
 
 def test_without_user_affinity_there_is_no_web_sign_in(apple, token, admin_user):
@@ -79,8 +111,8 @@ def test_configurator_certificates_become_supervising_host_certs(apple, token, a
 
 
 def test_every_setup_screen_can_be_hidden(apple, token, admin_user):
-    keys = [screen.key for screen in IOS_SETUP_SCREENS]
-    assert len(keys) == 23  # every row of the seed's table
+    keys = [screen.key for screen in IOS_SETUP_SCREENS if screen.key]
+    assert len(keys) == 39  # every iOS pane of Apple's list (the seed's 21 with a key among them)
     profile = services.profile_create(
         actor=admin_user, token=token, values={"name": "All hidden", "skip_setup_items": keys}
     )

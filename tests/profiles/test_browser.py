@@ -21,11 +21,13 @@ def test_create_a_profile_through_the_wizard_set_it_default_and_assign_it(
     page.goto(f"{live_server.url}/tokens/{token.pk}/")
     page.click("nav.tabs >> text=Profiles")
     page.click("#create-profile")
+    page.click("#create-ios")
 
     page.fill("#id_name", "Field iPads")
     page.fill("#id_description", "Shared by the field team")
     page.screenshot(path=f"{screenshot_dir}/profile-1-basics.png", full_page=True)
     page.click("text=Next: Device management settings")
+    page.wait_for_selector("section[data-page='2']:not([hidden])")
 
     # Options follow the rules: locked enrollment only while supervised, the template only when applied.
     assert page.is_visible("#field-locked_enrollment")
@@ -41,6 +43,7 @@ def test_create_a_profile_through_the_wizard_set_it_default_and_assign_it(
     assert page.inner_text("#name-preview") == "Field-iPhone-F9FXK1ABCDEF"
     page.screenshot(path=f"{screenshot_dir}/profile-2-management.png", full_page=True)
     page.click("text=Next: Setup Assistant customization")
+    page.wait_for_selector("section[data-page='3']:not([hidden])")
 
     page.fill("#id_department", "Field operations")
     page.fill("#id_department_phone", "+1 555 0100")
@@ -63,9 +66,9 @@ def test_create_a_profile_through_the_wizard_set_it_default_and_assign_it(
     page.goto(f"{live_server.url}/tokens/{token.pk}/")
     page.click("nav.tabs >> text=Profiles")
     page.click("#set-default")
-    page.select_option("#id_profile", label="Field iPads")
+    page.select_option("#id_profile_ios", label="Field iPads")
     page.click("#save-default")
-    assert "Field iPads is now the default profile" in page.inner_text(".messages")
+    assert "Field iPads is now the iOS/iPadOS default" in page.inner_text(".messages")
     assert "Default" in page.inner_text("#profiles")
 
     page.click("#profiles >> text=Field iPads")

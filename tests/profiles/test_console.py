@@ -36,7 +36,7 @@ def test_wizard_reviews_then_creates(apple, client, token, admin_user):
     html = review.content.decode()
     assert review.context["step"] == 4 and not EnrollmentProfile.objects.exists()
     assert "This iPhone is managed by Example Org" in html and "About Configuration: Help desk" in html
-    assert "<dt>Setup Assistant screens</dt><dd>Siri</dd>" in html
+    assert "<dt>Setup Assistant screens hidden</dt><dd>Siri</dd>" in html
     response = client.post(url, {**WIZARD, "action": "save"}, follow=True)
     profile = EnrollmentProfile.objects.get()
     assert "was created and sent to Apple" in response.content.decode()
@@ -79,7 +79,7 @@ def test_default_profile_and_list(apple, client, token, admin_user):
     profile = services.profile_create(actor=admin_user, token=token, values={"name": "Base"})
     client.force_login(admin_user)
     assert reverse("profiles:profile_list", args=[token.pk]) in client.get(f"/tokens/{token.pk}/").content.decode()
-    client.post(reverse("profiles:default_profile", args=[token.pk]), {"profile": profile.pk})
+    client.post(reverse("profiles:default_profile", args=[token.pk]), {"profile_ios": profile.pk})
     html = client.get(reverse("profiles:profile_list", args=[token.pk])).content.decode()
     assert "Base" in html and "Default" in html and "Pushed" in html
 

@@ -44,7 +44,27 @@ RULES = [
     ({"department": "d" * 126}, "department", "at most 125"),
     ({"name": ""}, "name", "needs a name"),
     ({"name": "n" * 126}, "name", "at most 125"),
-    ({"skip_setup_items": ["NotAScreen"]}, "skip_setup_items", "Unknown Setup Assistant"),
+    ({"support_email": "help at acme"}, "support_email", "Enter an e-mail address"),
+    ({"support_email": "h" * 246 + "@x.io"}, "support_email", "at most 250"),
+    ({"org_magic": "m" * 257}, "org_magic", "at most 256"),
+    ({"web_sign_in_url": "http://login.example.com/"}, "web_sign_in_url", "https address"),
+    ({"web_sign_in_url": "https://login.example.com/" + "a" * 2000}, "web_sign_in_url", "at most 2000"),
+    (
+        {"user_affinity": "without_user", "web_sign_in_url": "https://login.example.com/"},
+        "web_sign_in_url",
+        "requires Enroll with User Affinity",
+    ),
+    ({"anchor_certs": ["bm90IGEgY2VydA=="]}, "anchor_certs", "Certificate 1 is not a base64 DER"),
+    ({"shared_ipad": True}, "shared_ipad", "requires Enroll without User Affinity"),
+    ({"shared_ipad": True, "user_affinity": "without_user", "supervised": False}, "shared_ipad", "supervised"),
+    ({"language": "en"}, "language", "does not apply to iOS/iPadOS profiles"),
+    ({"platform": "macos", "language": "english"}, "language", "ISO 639"),
+    ({"platform": "macos", "region": "GB"}, "region", "Choose a language too"),
+    ({"platform": "tvos", "language": "en", "region": "GB1"}, "region", "ISO 3166-1"),
+    ({"platform": "macos", "shared_ipad": True}, "shared_ipad", "does not apply to macOS profiles"),
+    ({"skip_setup_items": ["NotAScreen"]}, "skip_setup_items", "Not Apple skip keys for iOS/iPadOS: NotAScreen"),
+    ({"skip_setup_items": ["ExpressLanguage"]}, "skip_setup_items", "Not Apple skip keys for iOS/iPadOS"),
+    ({"skip_setup_items": ["FileVault"]}, "skip_setup_items", "Not Apple skip keys for iOS/iPadOS: FileVault"),
 ]
 
 
@@ -81,7 +101,7 @@ def _wizard_post(values, vpp) -> dict:
         "action": "review",
     }
     for key, value in values.items():
-        if key == "skip_setup_items":
+        if key in ("skip_setup_items", "platform"):
             continue
         if isinstance(value, bool):
             value = "yes" if value else "no"
@@ -89,10 +109,15 @@ def _wizard_post(values, vpp) -> dict:
     return post
 
 
-@pytest.mark.parametrize(("values", "field", "message"), [rule for rule in RULES if rule[1] != "skip_setup_items"])
+# The console cannot post a setting its platform's wizard does not offer, nor skip keys it does not list.
+CONSOLE_RULES = [rule for rule in RULES if rule[1] != "skip_setup_items" and "does not apply" not in rule[2]]
+
+
+@pytest.mark.parametrize(("values", "field", "message"), CONSOLE_RULES)
 def test_rule_in_console(client, token, admin_user, vpp, values, field, message):
     client.force_login(admin_user)
-    page = client.post(reverse("profiles:profile_create", args=[token.pk]), _wizard_post(values, vpp))
+    url = reverse("profiles:profile_create", args=[token.pk]) + f"?platform={values.get('platform', 'ios')}"
+    page = client.post(url, _wizard_post(values, vpp))
     assert page.status_code == 200
     form = page.context["form"]
     assert any(message in text for text in form.errors[field]), form.errors

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('profiles', '0002_enrollment_profiles'),
+        ("profiles", "0003_platforms_and_apple_profile_keys"),
     ]
 
     operations = [
