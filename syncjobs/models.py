@@ -16,6 +16,8 @@ class SyncTrigger(models.TextChoices):
     CONSOLE = "console", "Console"
     API = "api", "API"
     CLI = "cli", "Command line"
+    BUSINESS = "business", "Apple Business activity"
+    WEBHOOK = "webhook", "Apple webhook"
 
 
 class SyncState(models.TextChoices):
