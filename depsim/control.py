@@ -181,3 +181,7 @@ class DepSimControl:
     def profiles(self, server_uuid: str) -> list[dict]:
         """Profiles defined by that server."""
         return self._call("profiles", server_uuid=server_uuid)
+
+    def business(self, operation: str, /, **kwargs: Any) -> Any:
+        """A Business API control operation (depsim/business.py OPERATIONS, without the business_ prefix)."""
+        return self._call(f"business_{operation}", **kwargs)

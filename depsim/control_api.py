@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from depsim import business
 from depsim.errors import ControlError
 from depsim.state import Simulator
 
@@ -55,6 +56,7 @@ OPERATIONS: dict[str, Callable[..., Any]] = {
     "requests": lambda sim, since=0: sim.requests(since),
     "devices": lambda sim, server_uuid: sim.server_devices(server_uuid),
     "profiles": lambda sim, server_uuid: sim.server_profiles(server_uuid),
+    **business.OPERATIONS,
 }
 
 
