@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "profiles",
     "devices",
     "syncjobs",
+    "business",
     "depportal.ops",
 ]
 
@@ -245,6 +246,14 @@ APPLE_DEP_MAX_RETRIES = env_int("APPLE_DEP_MAX_RETRIES", 5)
 APPLE_DEP_MAX_RETRY_WAIT_S = env_int("APPLE_DEP_MAX_RETRY_WAIT_S", 300)
 APPLE_DEP_RATE_PER_TOKEN = env_int("APPLE_DEP_RATE_PER_TOKEN", 10)
 APPLE_DEP_RATE_GLOBAL = env_int("APPLE_DEP_RATE_GLOBAL", 100)
+# Apple School and Business Manager API (the embedded run points both at depsim). Empty: Apple's own
+# (api-business.apple.com or api-school.apple.com by the API account's kind; account.apple.com for tokens).
+APPLE_BUSINESS_API_URL = env("APPLE_BUSINESS_API_URL", "")
+APPLE_BUSINESS_TOKEN_URL = env("APPLE_BUSINESS_TOKEN_URL", "")
+# Seconds between polls of a device activity at Apple, and the window in which webhook events for a token
+# share one delta sync.
+BUSINESS_ACTIVITY_POLL_S = env_int("BUSINESS_ACTIVITY_POLL_S", 5)
+BUSINESS_WEBHOOK_WINDOW_S = env_int("BUSINESS_WEBHOOK_WINDOW_S", 300)
 # How long the key pair of an add-token wizard stays usable (the wizard shows the deadline).
 DEP_TOKEN_WIZARD_TTL_S = env_int("DEP_TOKEN_WIZARD_TTL_S", 3600)
 # Sync rules (DESIGN.md, sync rules 1-4): seconds between full, automatic delta and manual syncs, and the
