@@ -120,7 +120,7 @@ class DeviceActivity(models.Model):
     serials = models.JSONField(default=list)
     state = models.CharField(max_length=10, choices=ActivityState.choices, default=ActivityState.QUEUED)
     apple_activity_ids = models.JSONField(default=list)
-    apple_status = models.CharField(max_length=64, blank=True)
+    apple_status = models.CharField(max_length=255, blank=True)
     results = models.JSONField(default=dict)
     devices_done = models.PositiveIntegerField(default=0)
     devices_failed = models.PositiveIntegerField(default=0)

@@ -12,6 +12,7 @@ import logging
 import re
 import secrets
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -389,11 +390,12 @@ def activity_run(*, activity_id: int) -> dict:
             _send_and_wait(activity, client, deadline)
             activity.results = _results(activity, client)
     except AppleError as error:
-        activity.state = ActivityState.FAILED
-        activity.error_message = error.message
-        activity.finished_at = timezone.now()
-        activity.save()
+        _fail(activity, error.message)
         return {"activity": activity_id, "status": "failed"}
+    except Exception:
+        # Never leave an activity "in progress" for ever: the admin must see that it stopped.
+        _fail(activity, "The portal failed while following the activity; check the devices in the inventory.")
+        raise
     failed = [s for s, r in activity.results.items() if r != "success"]
     activity.devices_failed = len(failed)
     activity.devices_done = len(activity.serials) - len(failed)
@@ -416,6 +418,13 @@ def activity_run(*, activity_id: int) -> dict:
     return {"activity": activity_id, "status": activity.state}
 
 
+def _fail(activity: DeviceActivity, message: str) -> None:
+    activity.state = ActivityState.FAILED
+    activity.error_message = message
+    activity.finished_at = timezone.now()
+    activity.save()
+
+
 def _send_and_wait(activity: DeviceActivity, client: BusinessClient, deadline: float) -> None:
     activity_type = APPLE_ACTIVITY_TYPES[activity.kind]
     server_id = activity.server.apple_id if activity.server else None
@@ -428,21 +437,26 @@ def _send_and_wait(activity: DeviceActivity, client: BusinessClient, deadline: f
         DeviceActivity.objects.filter(pk=activity.pk).update(apple_activity_ids=ids)
     activity.apple_activity_ids = ids
     pending = set(ids)
-    statuses = {}
+    statuses: dict[str, str] = {}
     while pending:
         for apple_id in sorted(pending):
             attributes = client.get_activity(apple_id).get("attributes") or {}
+            statuses[apple_id] = f"{attributes.get('status')} ({attributes.get('subStatus')})"
             if attributes.get("status") != "IN_PROGRESS":
-                statuses[apple_id] = f"{attributes.get('status')} ({attributes.get('subStatus')})"
                 pending.discard(apple_id)
-        DeviceActivity.objects.filter(pk=activity.pk).update(apple_status="; ".join(statuses.values()))
+        activity.apple_status = _status_summary(statuses)
+        DeviceActivity.objects.filter(pk=activity.pk).update(apple_status=activity.apple_status)
         if pending:
             if time.monotonic() + settings.BUSINESS_ACTIVITY_POLL_S > deadline:
                 raise AppleError(
                     "Apple did not finish the activity within 15 minutes; see it in Apple Business Manager."
                 )
             time.sleep(settings.BUSINESS_ACTIVITY_POLL_S)
-    activity.apple_status = "; ".join(statuses.values())
+
+
+def _status_summary(statuses: dict[str, str]) -> str:
+    counts = Counter(statuses.values())
+    return "; ".join(f"{status} ×{count}" if count > 1 else status for status, count in sorted(counts.items()))[:255]
 
 
 def _results(activity: DeviceActivity, client: BusinessClient) -> dict[str, str]:

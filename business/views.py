@@ -171,6 +171,8 @@ class ActivityNewView(_BusinessMixin, TemplateView):
             return redirect("business:connection")
         if request.POST.get("step") == "confirm":
             return self._confirm(request)
+        # Only the preview just shown may be confirmed: a new attempt forgets the last one, even when it fails.
+        request.session.pop(PREVIEW_SESSION_KEY, None)
         servers = selectors.server_list(self.connection)
         form = ActivityForm(request.POST, request.FILES, servers=servers)
         if not form.is_valid():

@@ -94,7 +94,11 @@ def test_assertion_is_es256_with_apple_claims(api_account):
     assert len(signature) == 64
     with pytest.raises(ValueError, match="180 days"):
         client_assertion(
-            client_id="x", key_id="y", private_key_pem=api_account["private_key_pem"].encode(), now=0, lifetime=181 * 86400
+            client_id="x",
+            key_id="y",
+            private_key_pem=api_account["private_key_pem"].encode(),
+            now=0,
+            lifetime=181 * 86400,
         )
 
 
