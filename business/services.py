@@ -496,8 +496,14 @@ def _request_sync(token_id: int, trigger: str, actor) -> dict:
     try:
         job = syncjob_request(token=token, kind=SyncKind.DELTA, trigger=trigger, actor=actor)
     except SyncRefused as refused:
-        return {"token": token_id, "name": token.name, "job": None, "refused": refused.message}
-    return {"token": token_id, "name": token.name, "job": job.pk, "refused": ""}
+        return {
+            "token": token_id,
+            "name": token.name,
+            "job": None,
+            "refused": refused.message,
+            "rule": refused.refusal.rule,
+        }
+    return {"token": token_id, "name": token.name, "job": job.pk, "refused": "", "rule": ""}
 
 
 # --- webhooks ---------------------------------------------------------------------------------------------
@@ -540,6 +546,13 @@ def webhook_receive(*, body: bytes, signature: str) -> dict:
     except ValueError:
         raise ApplicationError("The webhook body is not JSON.") from None
     serials, server_ids = _event_subjects(delivery)
+    if server_ids - set(BusinessServer.objects.filter(connection=connection).values_list("apple_id", flat=True)):
+        # A server created or renamed since the last inventory read: learn it so its token is found.
+        try:
+            with connection_client(connection, deadline=time.monotonic() + INTERACTIVE_DEADLINE_S) as client:
+                _link_servers(connection, client)
+        except AppleError as error:
+            logger.warning("Could not read the MDM servers for a webhook event: %s", error)
     token_ids = set(Device.objects.filter(serial_number__in=serials).values_list("token_id", flat=True))
     token_ids |= set(
         BusinessServer.objects.filter(connection=connection, apple_id__in=server_ids, token__isnull=False).values_list(
@@ -576,31 +589,44 @@ def _event_subjects(delivery) -> tuple[set[str], set[str]]:
 
 def webhook_sync_request(*, token_id: int) -> dict:
     """One webhook-driven delta sync per token per window; later events in the window share one follow-up."""
-    from business.tasks import webhook_sync_due_task
-
     window = timedelta(seconds=settings.BUSINESS_WEBHOOK_WINDOW_S)
     now = timezone.now()
     with transaction.atomic():
         state, _ = WebhookSync.objects.select_for_update().get_or_create(token_id=token_id)
         if state.last_requested_at and now < state.last_requested_at + window:
-            if state.pending_since is None:
-                state.pending_since = now
-                state.save(update_fields=["pending_since"])
-                due = (state.last_requested_at + window - now).total_seconds()
-                transaction.on_commit(lambda: webhook_sync_due_task.apply_async((token_id,), countdown=due))
+            _follow_up(state, due_at=state.last_requested_at + window, now=now)
             return {"token": token_id, "job": None, "debounced": True}
         state.last_requested_at, state.pending_since = now, None
         state.save(update_fields=["last_requested_at", "pending_since"])
-    result = _request_sync(token_id, SyncTrigger.WEBHOOK, None)
+        result = _request_sync(token_id, SyncTrigger.WEBHOOK, None)
+        if result["rule"] == "sync_in_progress":
+            # A sync already running may have read Apple before this event: one more follows it.
+            _follow_up(state, due_at=now + window, now=now)
     return {**result, "debounced": False}
 
 
+def _follow_up(state: WebhookSync, *, due_at: datetime, now: datetime) -> None:
+    from business.tasks import webhook_sync_due_task
+
+    if state.pending_since is not None:
+        return
+    state.pending_since = now
+    state.save(update_fields=["pending_since"])
+    countdown = max(0.0, (due_at - now).total_seconds())
+    token_id = state.token_id
+    transaction.on_commit(lambda: webhook_sync_due_task.apply_async((token_id,), countdown=countdown))
+
+
 def webhook_sync_due(*, token_id: int) -> dict:
-    """The window ended with events waiting: run their one sync now."""
+    """The window ended with events waiting: run their one sync now (or follow the running one again)."""
+    now = timezone.now()
     with transaction.atomic():
         state = WebhookSync.objects.select_for_update().filter(token_id=token_id, pending_since__isnull=False).first()
         if state is None:
             return {"token": token_id, "job": None}
-        state.last_requested_at, state.pending_since = timezone.now(), None
+        state.last_requested_at, state.pending_since = now, None
         state.save(update_fields=["last_requested_at", "pending_since"])
-    return _request_sync(token_id, SyncTrigger.WEBHOOK, None)
+        result = _request_sync(token_id, SyncTrigger.WEBHOOK, None)
+        if result["rule"] == "sync_in_progress":
+            _follow_up(state, due_at=now + timedelta(seconds=settings.BUSINESS_WEBHOOK_WINDOW_S), now=now)
+    return result

@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs, quote
 
+from depsim import business
 from depsim.errors import ControlError
 from depsim.state import Simulator, token_filename, token_p7m
 
@@ -86,6 +87,10 @@ def route(sim: Simulator, method: str, path: str, query: dict, form: dict, wants
         if wants_json:
             return json_answer({"devices": devices})
         return html_answer(devices_page(devices, search, notice))
+    if parts == ["abm", "api"]:
+        from depsim import business_abm  # it builds on this module's page helpers
+
+        return business_abm.handle(sim, method, form, wants_json)
     if parts == ["abm", "devices", "demo"] and method == "POST":
         return create_demo_devices(sim, form, wants_json)
     if len(parts) >= 3 and parts[:2] == ["abm", "servers"]:
@@ -176,6 +181,13 @@ def assign(sim: Simulator, server_uuid: str, form: dict, wants_json: bool, *, un
         message = f"{len(done)} device(s) unassigned."
     else:
         result = sim.assign_to_server(server_uuid, serials)
+        done = result["assigned"]
+    # Apple Business sends webhook events for changes made in its web portal too.
+    with sim.lock:
+        events = business.state_for(sim)
+        for serial in done:
+            events.notify(business.EVENT_SERVER_CHANGED, serial, None if unassign else server_uuid)
+    if not unassign:
         message = f"{len(result['assigned'])} device(s) assigned"
         if result["already"]:
             message += f", {len(result['already'])} already on this server"
@@ -337,7 +349,8 @@ def page(title: str, body: str) -> str:
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)} - depsim Business Manager
 </title><style>{STYLE}</style></head><body><header><strong>depsim Business Manager</strong>
-<a href="/abm/">MDM servers</a><a href="/abm/devices">Devices</a></header><main>{body}</main></body></html>"""
+<a href="/abm/">MDM servers</a><a href="/abm/devices">Devices</a><a href="/abm/api">API</a></header>
+<main>{body}</main></body></html>"""
 
 
 # ----- plumbing ------------------------------------------------------------------------------------------------------
