@@ -37,6 +37,14 @@ class ActivityForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "One per line, or separated by commas"}),
     )
     order_number = forms.CharField(label="Order number", required=False, max_length=64)
+    migration_deadline = forms.DateTimeField(
+        label="MDM migration deadline",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Optional when assigning: devices another MDM server manages move to this one by then (at most "
+        "90 days ahead; users may postpone until it). Required to change a deadline; an earlier one is enforced "
+        "at once.",
+    )
     csv_file = forms.FileField(label="CSV file", required=False, help_text="Serial numbers in the first column.")
 
     def __init__(self, *args, servers=(), **kwargs):

@@ -94,6 +94,8 @@ class ActivityKind(models.TextChoices):
     ASSIGN = "assign", "Assign to server"
     UNASSIGN = "unassign", "Unassign"
     RELEASE = "release", "Release from organisation"
+    UPDATE_DEADLINE = "update_deadline", "Change migration deadline"
+    CANCEL_MIGRATION = "cancel_migration", "Cancel migration"
 
 
 class ActivityState(models.TextChoices):
@@ -108,15 +110,21 @@ APPLE_ACTIVITY_TYPES = {
     ActivityKind.ASSIGN: "ASSIGN_DEVICES",
     ActivityKind.UNASSIGN: "UNASSIGN_DEVICES",
     ActivityKind.RELEASE: "RELEASE_DEVICES",
+    ActivityKind.UPDATE_DEADLINE: "UPDATE_MDM_MIGRATION_DEADLINE",
+    ActivityKind.CANCEL_MIGRATION: "CANCEL_MDM_MIGRATION",
 }
+# Assigning with a deadline is Apple's own activity type; ours stays "assign" with the deadline set.
+ASSIGN_WITH_DEADLINE = "ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE"
 
 
 class DeviceActivity(models.Model):
     """One confirmed assign / unassign / release: Apple's activities for it, their progress and per-device results."""
 
     connection = models.ForeignKey(BusinessConnection, on_delete=models.CASCADE, related_name="activities")
-    kind = models.CharField(max_length=8, choices=ActivityKind.choices)
+    kind = models.CharField(max_length=16, choices=ActivityKind.choices)
     server = models.ForeignKey(BusinessServer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The MDM migration deadline of an assignment with migration, or the new one of "change deadline".
+    migration_deadline = models.DateTimeField(null=True, blank=True)
     serials = models.JSONField(default=list)
     state = models.CharField(max_length=10, choices=ActivityState.choices, default=ActivityState.QUEUED)
     apple_activity_ids = models.JSONField(default=list)

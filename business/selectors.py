@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from business.models import BusinessConnection, BusinessServer, DeviceActivity, OrgDevice
+from devices.models import Device
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -87,6 +88,14 @@ def inventory_page(devices: QuerySet[OrgDevice], *, cursor: str = "", size: int 
     more = len(rows) > size
     rows = rows[:size]
     return InventoryPage(rows=rows, next_cursor=_cursor(rows[-1].serial_number) if more and rows else None)
+
+
+def migration_deadlines(serials: list[str]) -> dict[str, str]:
+    """The MDM migration deadline Apple's DEP service reported for these devices (kept in the synced record)."""
+    rows = Device.objects.filter(serial_number__in=serials, extra__has_key="mdm_migration_deadline").values_list(
+        "serial_number", "extra__mdm_migration_deadline"
+    )
+    return {serial: deadline for serial, deadline in rows if deadline}
 
 
 def activity_list(connection: BusinessConnection) -> QuerySet[DeviceActivity]:

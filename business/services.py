@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from business.models import (
     APPLE_ACTIVITY_TYPES,
+    ASSIGN_WITH_DEADLINE,
     ActivityKind,
     ActivityState,
     BusinessConnection,
@@ -46,6 +47,7 @@ MAX_KEY_FILE_BYTES = 16 * 1024
 # Apple documents no device count per activity; we send at most this many, as the DEP service allows per call.
 ACTIVITY_CHUNK = 1000
 MAX_DEVICES_PER_REQUEST = 100_000
+MIGRATION_DEADLINE_MAX_DAYS = 90
 INTERACTIVE_DEADLINE_S = 30
 ACTIVITY_DEADLINE_S = 15 * 60
 WEBHOOK_EVENTS = ["ORG_DEVICE_ATTRIBUTE_CHANGED", "ORG_DEVICE_RELATIONSHIP_ASSIGNED_SERVER_CHANGED"]
@@ -291,12 +293,14 @@ def activity_preview(
     server: BusinessServer | None = None,
     serials: list[str] | None = None,
     order_number: str = "",
+    migration_deadline: datetime | None = None,
 ) -> dict:
     """What the activity would do: devices that change, from which server, and serials the organisation lacks."""
     if kind not in ActivityKind.values:
-        raise _field_error("kind", "Choose assign, unassign or release.")
+        raise _field_error("kind", "Choose assign, unassign, release, change migration deadline or cancel migration.")
     if kind == ActivityKind.ASSIGN and server is None:
         raise _field_error("server", "Choose the MDM server to assign the devices to.")
+    _check_deadline(kind, migration_deadline)
     if connection.inventory_refreshed_at is None:
         raise ApplicationError("Refresh the organisation's inventory first: the preview is checked against it.")
     serials = list(dict.fromkeys(s.strip().upper() for s in serials or [] if s and s.strip()))
@@ -317,8 +321,11 @@ def activity_preview(
         found = list(devices.filter(serial_number__in=serials))
     known = {d.serial_number for d in found}
     unknown = [s for s in serials if s not in known]
-    if kind == ActivityKind.ASSIGN:
+    if kind == ActivityKind.ASSIGN and migration_deadline is None:
         changing = [d for d in found if d.server_id != server.pk]
+    elif kind == ActivityKind.ASSIGN:
+        # A migration moves devices that some other MDM server manages now.
+        changing = [d for d in found if d.server_id is not None and d.server_id != server.pk]
     elif kind == ActivityKind.UNASSIGN:
         changing = [d for d in found if d.server_id is not None]
     else:
@@ -336,16 +343,43 @@ def activity_preview(
         "unchanged": sorted(unchanged),
         "unknown": unknown,
         "by_source": sorted(by_source.items()),
+        "migration_deadline": migration_deadline,
     }
 
 
+def _check_deadline(kind: str, deadline: datetime | None) -> None:
+    """Apple: the deadline is at most 90 days ahead; an earlier one than before is honoured without delay."""
+    if kind == ActivityKind.UPDATE_DEADLINE and deadline is None:
+        raise _field_error("migration_deadline", "Enter the new migration deadline.")
+    if deadline is None:
+        return
+    if kind not in (ActivityKind.ASSIGN, ActivityKind.UPDATE_DEADLINE):
+        raise _field_error("migration_deadline", "Only an assignment or a deadline change takes a deadline.")
+    now = timezone.now()
+    if deadline <= now:
+        raise _field_error("migration_deadline", "The migration deadline must be in the future.")
+    if deadline > now + timedelta(days=MIGRATION_DEADLINE_MAX_DAYS):
+        raise _field_error(
+            "migration_deadline",
+            f"Apple allows a migration deadline at most {MIGRATION_DEADLINE_MAX_DAYS} days ahead.",
+        )
+
+
 def activity_start(
-    *, actor, connection: BusinessConnection, kind: str, server: BusinessServer | None, serials: list[str]
+    *,
+    actor,
+    connection: BusinessConnection,
+    kind: str,
+    server: BusinessServer | None,
+    serials: list[str],
+    migration_deadline: datetime | None = None,
 ) -> DeviceActivity:
     """The confirmed activity: checked again against the inventory, queued, audited; Apple is called by a task."""
     from business.tasks import activity_run_task
 
-    preview = activity_preview(connection=connection, kind=kind, server=server, serials=serials)
+    preview = activity_preview(
+        connection=connection, kind=kind, server=server, serials=serials, migration_deadline=migration_deadline
+    )
     if preview["unknown"]:
         raise _field_error("serials", f"Not devices of the organisation: {', '.join(preview['unknown'][:10])}.")
     if not preview["serials"]:
@@ -355,6 +389,7 @@ def activity_start(
             connection=connection,
             kind=kind,
             server=server if kind == ActivityKind.ASSIGN else None,
+            migration_deadline=migration_deadline,
             serials=preview["serials"],
             requested_by=actor,
         )
@@ -362,7 +397,11 @@ def activity_start(
             actor,
             kind,
             activity,
-            {"devices": len(preview["serials"]), "server": server.name if server else None},
+            {
+                "devices": len(preview["serials"]),
+                "server": server.name if server else None,
+                "migration_deadline": migration_deadline.isoformat() if migration_deadline else None,
+            },
         )
         transaction.on_commit(lambda: activity_run_task.delay(activity.pk))
     return activity
@@ -387,8 +426,8 @@ def activity_run(*, activity_id: int) -> dict:
     deadline = time.monotonic() + ACTIVITY_DEADLINE_S
     try:
         with connection_client(activity.connection, deadline=deadline) as client:
-            _send_and_wait(activity, client, deadline)
-            activity.results = _results(activity, client)
+            statuses = _send_and_wait(activity, client, deadline)
+            activity.results = _results(activity, client, statuses)
     except AppleError as error:
         _fail(activity, error.message)
         return {"activity": activity_id, "status": "failed"}
@@ -427,11 +466,16 @@ def _fail(activity: DeviceActivity, message: str) -> None:
 
 def _send_and_wait(activity: DeviceActivity, client: BusinessClient, deadline: float) -> None:
     activity_type = APPLE_ACTIVITY_TYPES[activity.kind]
+    metadata = None
+    if activity.migration_deadline:
+        if activity.kind == ActivityKind.ASSIGN:
+            activity_type = ASSIGN_WITH_DEADLINE
+        metadata = {"mdmMigrationDeadlineDateTime": activity.migration_deadline.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
     server_id = activity.server.apple_id if activity.server else None
     ids = list(activity.apple_activity_ids)
     for start in range(len(ids) * ACTIVITY_CHUNK, len(activity.serials), ACTIVITY_CHUNK):
         created = client.create_activity(
-            activity_type, activity.serials[start : start + ACTIVITY_CHUNK], server_id=server_id
+            activity_type, activity.serials[start : start + ACTIVITY_CHUNK], server_id=server_id, metadata=metadata
         )
         ids.append(created["id"])
         DeviceActivity.objects.filter(pk=activity.pk).update(apple_activity_ids=ids)
@@ -452,6 +496,7 @@ def _send_and_wait(activity: DeviceActivity, client: BusinessClient, deadline: f
                     "Apple did not finish the activity within 15 minutes; see it in Apple Business Manager."
                 )
             time.sleep(settings.BUSINESS_ACTIVITY_POLL_S)
+    return statuses
 
 
 def _status_summary(statuses: dict[str, str]) -> str:
@@ -459,8 +504,23 @@ def _status_summary(statuses: dict[str, str]) -> str:
     return "; ".join(f"{status} ×{count}" if count > 1 else status for status, count in sorted(counts.items()))[:255]
 
 
-def _results(activity: DeviceActivity, client: BusinessClient) -> dict[str, str]:
+def _results(activity: DeviceActivity, client: BusinessClient, statuses: dict[str, str]) -> dict[str, str]:
     """Per-device outcome read back from Apple's resources (the activity log's CSV columns are not documented)."""
+    if activity.kind in (ActivityKind.UPDATE_DEADLINE, ActivityKind.CANCEL_MIGRATION):
+        # No documented resource attribute shows a migration, so each chunk's outcome stands for its devices.
+        results = {}
+        for index, apple_id in enumerate(activity.apple_activity_ids):
+            status = statuses.get(apple_id, "")
+            outcome = (
+                "success"
+                if "COMPLETED_WITH_SUCCESS" in status
+                else "unknown: see Apple's activity log"
+                if "COMPLETED_WITH_FAILURE" in status
+                else "failed"
+            )
+            chunk = activity.serials[index * ACTIVITY_CHUNK : (index + 1) * ACTIVITY_CHUNK]
+            results.update(dict.fromkeys(chunk, outcome))
+        return results
     if activity.kind == ActivityKind.ASSIGN:
         on_server = set(client.server_device_serials(activity.server.apple_id))
         return {s: "success" if s in on_server else "failed" for s in activity.serials}
@@ -487,7 +547,7 @@ def _apply_locally(activity: DeviceActivity) -> None:
         devices.delete()
     elif activity.kind == ActivityKind.ASSIGN:
         devices.update(server=activity.server, status="ASSIGNED")
-    else:
+    elif activity.kind == ActivityKind.UNASSIGN:
         devices.update(server=None, status="UNASSIGNED")
 
 

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import TemplateView
@@ -131,6 +132,9 @@ class InventoryView(_BusinessMixin, TemplateView):
         filters = {key: params.get(key, "").strip() for key in ("search", "status", "server", "holder", "family")}
         devices = selectors.inventory_queryset(self.connection, **filters)
         page = selectors.inventory_page(devices, cursor=params.get("cursor", ""))
+        deadlines = selectors.migration_deadlines([d.serial_number for d in page.rows])
+        for device in page.rows:
+            device.migration_deadline = deadlines.get(device.serial_number)
         query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
         context.update(
             filters=filters,
@@ -188,6 +192,7 @@ class ActivityNewView(_BusinessMixin, TemplateView):
                 server=selectors.server_get(self.connection, data["server"]) if data["server"] else None,
                 serials=serials,
                 order_number=data["order_number"],
+                migration_deadline=data["migration_deadline"],
             )
         except ApplicationError as error:
             apply_error(form, error)
@@ -196,6 +201,7 @@ class ActivityNewView(_BusinessMixin, TemplateView):
             "kind": preview["kind"],
             "server": preview["server"].pk if preview["server"] else None,
             "serials": preview["serials"],
+            "migration_deadline": data["migration_deadline"].isoformat() if data["migration_deadline"] else None,
         }
         return self.render_to_response(self.get_context_data(form=form, preview=preview))
 
@@ -214,6 +220,9 @@ class ActivityNewView(_BusinessMixin, TemplateView):
                 kind=chosen["kind"],
                 server=selectors.server_get(self.connection, chosen["server"]) if chosen["server"] else None,
                 serials=chosen["serials"],
+                migration_deadline=parse_datetime(chosen["migration_deadline"])
+                if chosen["migration_deadline"]
+                else None,
             )
         except ApplicationError as error:
             messages.error(request, error.message)

@@ -401,10 +401,13 @@ class BusinessState:
                     self.sim.unassign_devices(before, [serial])
                 with self.sim.lock:
                     self.sim.devices.pop(serial, None)
-            elif kind == "UPDATE_MDM_MIGRATION_DEADLINE":
-                self.sim.update_device(serial, mdm_migration_deadline=activity.deadline)
-            elif kind == "CANCEL_MDM_MIGRATION":
-                self.sim.update_device(serial, mdm_migration_deadline=None)
+            elif kind in ("UPDATE_MDM_MIGRATION_DEADLINE", "CANCEL_MDM_MIGRATION"):
+                if not device.version.fields.get("mdm_migration_deadline"):
+                    # Apple: a serial that is not being migrated fails in the activity log.
+                    activity.results[serial] = "FAILED"
+                    continue
+                deadline = activity.deadline if kind == "UPDATE_MDM_MIGRATION_DEADLINE" else None
+                self.sim.update_device(serial, mdm_migration_deadline=deadline)
             activity.results[serial] = "SUCCESS"
             after = self.sim.devices[serial].server_uuid if serial in self.sim.devices else None
             if after != before or kind == "RELEASE_DEVICES":

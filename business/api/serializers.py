@@ -81,6 +81,12 @@ class ActivityInputSerializer(serializers.Serializer):
     server = serializers.IntegerField(required=False, allow_null=True, help_text="id of a business server")
     serials = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
     order_number = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
+    migration_deadline = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Assign with an MDM migration deadline (at most 90 days ahead), or the new deadline to set.",
+    )
 
 
 class ActivityCreateSerializer(ActivityInputSerializer):
@@ -96,6 +102,7 @@ class PreviewOutputSerializer(serializers.Serializer):
     unchanged = serializers.ListField(child=serializers.CharField())
     unknown = serializers.ListField(child=serializers.CharField())
     by_source = serializers.DictField(child=serializers.IntegerField())
+    migration_deadline = serializers.DateTimeField(allow_null=True)
 
 
 class ActivityOutputSerializer(serializers.ModelSerializer):
@@ -107,6 +114,7 @@ class ActivityOutputSerializer(serializers.ModelSerializer):
             "id",
             "kind",
             "server",
+            "migration_deadline",
             "serials",
             "state",
             "apple_activity_ids",

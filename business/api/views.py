@@ -141,6 +141,7 @@ class DeviceActivityViewSet(viewsets.GenericViewSet):
             server=self._server(connection, data.validated_data.get("server")),
             serials=data.validated_data["serials"],
             order_number=data.validated_data["order_number"],
+            migration_deadline=data.validated_data["migration_deadline"],
         )
         return Response(
             {
@@ -150,6 +151,7 @@ class DeviceActivityViewSet(viewsets.GenericViewSet):
                 "unchanged": preview["unchanged"],
                 "unknown": preview["unknown"],
                 "by_source": dict(preview["by_source"]),
+                "migration_deadline": preview["migration_deadline"],
             }
         )
 
@@ -172,9 +174,15 @@ class DeviceActivityViewSet(viewsets.GenericViewSet):
                 kind=data.validated_data["kind"],
                 server=server,
                 order_number=data.validated_data["order_number"],
+                migration_deadline=data.validated_data["migration_deadline"],
             )["serials"]
         activity = services.activity_start(
-            actor=request.user, connection=connection, kind=data.validated_data["kind"], server=server, serials=serials
+            actor=request.user,
+            connection=connection,
+            kind=data.validated_data["kind"],
+            server=server,
+            serials=serials,
+            migration_deadline=data.validated_data["migration_deadline"],
         )
         return Response(s.ActivityOutputSerializer(activity).data, status=status.HTTP_201_CREATED)
 
