@@ -180,6 +180,7 @@ class BusinessState:
             scope="business.api" if kind == "business" else "school.api",
         )
         self.accounts[account.client_id] = account
+        self.sim.mark_changed()
         return {**account_summary(account), "private_key_pem": private_pem}
 
     def revoke_account(self, client_id: str) -> None:
@@ -187,6 +188,7 @@ class BusinessState:
         if self.accounts.pop(client_id, None) is None:
             raise ControlError(f"No API account {client_id!r}.", status=404)
         self.tokens = {k: v for k, v in self.tokens.items() if v[0] != client_id}
+        self.sim.mark_changed()
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -281,6 +283,7 @@ class BusinessState:
             )
             self.extras[serial] = extra
             done += 1
+        self.sim.mark_changed()
         return done
 
     def org_device(self, serial: str) -> dict:
@@ -468,6 +471,7 @@ class BusinessState:
             bool(attributes.get("enabled", True)),
         )
         self.webhooks[hook.id] = hook
+        self.sim.mark_changed()
         return hook
 
     def notify(self, event_type: str, serial: str, server_uuid: str | None) -> None:
@@ -554,6 +558,27 @@ def state_for(sim: Simulator) -> BusinessState:
             _states[id(sim)] = (sim, state)
             return state
         return entry[1]
+
+
+def snapshot(sim: Simulator) -> dict:
+    """What survives a restart (as ABM keeps it): API accounts, webhooks and purchase details.
+
+    Access tokens and activities are not kept; clients get a new token after a 401."""
+    state = state_for(sim)
+    return {
+        "accounts": [vars(a) for a in state.accounts.values()],
+        "webhooks": [vars(h) for h in state.webhooks.values()],
+        "extras": state.extras,
+    }
+
+
+def restore(sim: Simulator, data: dict | None) -> None:
+    state = state_for(sim)
+    for record in (data or {}).get("accounts", []):
+        state.accounts[record["client_id"]] = ApiAccount(**record)
+    for record in (data or {}).get("webhooks", []):
+        state.webhooks[record["id"]] = Webhook(**record)
+    state.extras.update((data or {}).get("extras", {}))
 
 
 # ----- HTTP ------------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import os
 import tempfile
 import threading
 
+from depsim import business
 from depsim.state import Device, DeviceVersion, LogEntry, MdmServer, Simulator
 
 log = logging.getLogger("depsim")
@@ -65,6 +66,7 @@ def snapshot(sim: Simulator) -> dict:
             "devices": [[d.serial, d.server_uuid, ref(d.version)] for d in sim.devices.values()],
             "servers": servers,
             "versions": versions,
+            "business": business.snapshot(sim),
         }
 
 
@@ -91,6 +93,7 @@ def restore(sim: Simulator, state: dict) -> None:
             sim.devices[serial] = Device(serial, server_uuid, versions[ref])
             if server_uuid:
                 sim.servers[server_uuid].device_count += 1
+        business.restore(sim, state.get("business"))
         sim.changed.clear()
 
 

@@ -256,3 +256,28 @@ def test_mini_abm_creates_an_api_account_and_shows_its_key_once(depsim):
     created = requests.post(f"{depsim.base_url}/abm/api", json={"name": "JSON", "kind": "school"}, timeout=10).json()
     assert created["client_id"].startswith("SCHOOLAPI.") and created["scope"] == "school.api"
     assert requests.post(f"{depsim.base_url}/abm/api", data={"name": ""}, timeout=10).status_code == 400
+
+
+def test_api_accounts_and_order_numbers_survive_a_restart(tmp_path):
+    from depsim.control import DepSimControl
+    from depsim.server import start_in_thread
+
+    path = str(tmp_path / "depsim.json")
+    first = start_in_thread(seed=7, state_file=path)
+    control = DepSimControl(first.base_url)
+    created = control.business("create_account", name="Durable")
+    serial = control.add_devices(None, count=1)[0]["serial_number"]
+    control.business("set_order", serials=[serial], order_number="PO-9")
+    first.shutdown()
+    second = start_in_thread(seed=7, state_file=path)
+    try:
+        restarted = DepSimControl(second.base_url)
+        assert [a["client_id"] for a in restarted.business("accounts")] == [created["client_id"]]
+        answer = token_request(restarted, created)
+        assert answer.status_code == 200
+        api = requests.Session()
+        api.headers["Authorization"] = "Bearer " + answer.json()["access_token"]
+        device = api.get(f"{second.base_url}/v1/orgDevices/{serial}", timeout=10).json()["data"]
+        assert device["attributes"]["orderNumber"] == "PO-9"
+    finally:
+        second.shutdown()
