@@ -187,6 +187,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BusinessActivityKindEnum": "business.models.ActivityKind",
+        "BusinessConnectionKindEnum": "business.models.ConnectionKind",
+    },
 }
 
 # Celery: Redis when configured; otherwise kombu's filesystem transport, so the embedded run still

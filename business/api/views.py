@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from business import selectors, services
 from business.api import serializers as s
-from business.models import DeviceActivity, OrgDevice
+from business.models import BusinessServer, DeviceActivity, OrgDevice
 from depportal.api.permissions import AdministratorOnly
 from depportal.exceptions import ApplicationError
 
@@ -75,8 +75,11 @@ class ConnectionViewSet(viewsets.ViewSet):
 
 
 class BusinessServerViewSet(viewsets.GenericViewSet):
+    """The organisation's MDM servers and the portal token holding each (null: not held here)."""
+
     permission_classes = [AdministratorOnly]
     serializer_class = s.ServerSerializer
+    queryset = BusinessServer.objects.none()
     pagination_class = None
 
     def list(self, request):
