@@ -149,6 +149,13 @@ def connection_validate(*, actor, connection: BusinessConnection) -> BusinessCon
     return connection
 
 
+def _note_token(connection: BusinessConnection, client: BusinessClient) -> None:
+    """Show the expiry of the access token the workers share now (renewed by itself before it lapses)."""
+    if client.token is not None:
+        expires = datetime.fromtimestamp(client.token.expires_at, UTC)
+        BusinessConnection.objects.filter(pk=connection.pk).update(access_token_expires_at=expires)
+
+
 def _record_error(connection: BusinessConnection, error: AppleError) -> None:
     connection.state = ConnectionState.ERROR
     connection.last_error_code = error.code or f"HTTP_{error.status}"
@@ -260,6 +267,7 @@ def inventory_refresh(*, connection: BusinessConnection) -> dict:
         except AppleError as error:
             _record_error(connection, error)
             raise
+        _note_token(connection, client)
     removed, _ = OrgDevice.objects.filter(connection=connection, refreshed_at__lt=started).delete()
     connection.inventory_refreshed_at = timezone.now()
     connection.state = ConnectionState.ACTIVE
@@ -428,6 +436,7 @@ def activity_run(*, activity_id: int) -> dict:
         with connection_client(activity.connection, deadline=deadline) as client:
             statuses = _send_and_wait(activity, client, deadline)
             activity.results = _results(activity, client, statuses)
+            _note_token(activity.connection, client)
     except AppleError as error:
         _fail(activity, error.message)
         return {"activity": activity_id, "status": "failed"}

@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "depportal.accounts.context_processors.console",
+                "business.context_processors.business_nav",
             ],
         },
     },

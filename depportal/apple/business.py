@@ -256,6 +256,8 @@ class BusinessClient:
         self._token_key = f"{key}:{identity}"
         self._http = requests.Session()
         self._http.headers.update({"User-Agent": _setting("APPLE_DEP_USER_AGENT", "depportal/1.0")})
+        # The access token this client last used: callers record its expiry for the console.
+        self.token: AccessToken | None = None
         self.connect_timeout = float(_setting("APPLE_DEP_CONNECT_TIMEOUT_S", 5))
         self.read_timeout = float(_setting("APPLE_DEP_READ_TIMEOUT_S", 60))
 
@@ -275,6 +277,7 @@ class BusinessClient:
         if not renew:
             cached = self.token_store.get(self._token_key)
             if cached is not None:
+                self.token = cached
                 return cached
         assertion = client_assertion(
             client_id=self.client_id, key_id=self.key_id, private_key_pem=self._private_key_pem, now=time.time()
@@ -298,6 +301,7 @@ class BusinessClient:
             raise MalformedResponse("Apple's token answer carried no access token or lifetime.", status=200)
         token = AccessToken(value, time.time() + float(expires_in))
         self.token_store.set(self._token_key, token)
+        self.token = token
         logger.info("New Apple Business API access token for %s", self.key)
         return token
 

@@ -144,3 +144,17 @@ def test_console_connect_and_disconnect_with_confirmation(admin_user, client, ap
     assert BusinessConnection.objects.exists()
     client.post("/tenant/business/", {"action": "disconnect", "confirm": "yes"})
     assert not BusinessConnection.objects.exists()
+
+
+def test_the_navigation_marks_a_failed_connection_for_administrators(
+    admin_user, manager_a, client, connection, api_account, business_apple
+):
+    client.force_login(admin_user)
+    assert 'id="business-alert"' in client.get("/").content.decode()  # inventory not read yet: a warning
+    business_apple.business("revoke_account", client_id=api_account["client_id"])
+    connection_validate(actor=admin_user, connection=connection)
+    page = client.get("/tenant/business/").content.decode()
+    assert 'class="badge badge-err" id="business-alert"' in page
+    assert "Apple refused the Apple Business connection" in page
+    client.force_login(manager_a)
+    assert "business-alert" not in client.get("/").content.decode()
