@@ -275,6 +275,19 @@ def inventory_refresh(*, connection: BusinessConnection) -> dict:
     return {"devices": seen, "removed": removed, "servers": len(servers)}
 
 
+def device_apple_care(*, connection: BusinessConnection, serial: str) -> list[dict]:
+    """The device's AppleCare coverage, read from Apple when asked (one call per device, so not in the walk)."""
+    device = OrgDevice.objects.filter(connection=connection, serial_number=serial).first()
+    if device is None:
+        raise ApplicationError("No such device in the organisation's inventory.")
+    with connection_client(connection, deadline=time.monotonic() + INTERACTIVE_DEADLINE_S) as client:
+        try:
+            coverages = client.apple_care_coverage(device.serial_number)
+        except AppleError as error:
+            raise ApplicationError(f"Apple did not give the AppleCare coverage: {error.message}") from None
+    return [{"id": item.get("id"), **(item.get("attributes") or {})} for item in coverages]
+
+
 # --- choosing devices and previewing an activity ------------------------------------------------------------
 
 

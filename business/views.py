@@ -150,6 +150,39 @@ class InventoryView(_BusinessMixin, TemplateView):
         return context
 
 
+class OrgDeviceView(_BusinessMixin, TemplateView):
+    """One device of the organisation, with its AppleCare coverage read from Apple."""
+
+    template_name = "business/device.html"
+
+    def get_breadcrumbs(self):
+        return [
+            *CRUMBS,
+            _connection_crumb(),
+            ("Organisation inventory", reverse("business:inventory")),
+            (self.kwargs["serial"], None),
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        device = (
+            OrgDevice.objects.filter(connection=self.connection, serial_number=kwargs["serial"])
+            .select_related("server", "server__token")
+            .first()
+            if self.connection
+            else None
+        )
+        if device is None:
+            raise Http404("No such device in the organisation's inventory.")
+        context["device"] = device
+        context["migration_deadline"] = selectors.migration_deadlines([device.serial_number]).get(device.serial_number)
+        try:
+            context["coverages"] = services.device_apple_care(connection=self.connection, serial=device.serial_number)
+        except ApplicationError as error:
+            context["coverage_error"] = error.message
+        return context
+
+
 class ActivityNewView(_BusinessMixin, TemplateView):
     """Seed step 7 in the portal: choose devices, see the preview, confirm."""
 
@@ -166,7 +199,10 @@ class ActivityNewView(_BusinessMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         if self.connection:
-            initial = {"kind": self.request.GET.get("kind", ActivityKind.ASSIGN)}
+            initial = {
+                "kind": self.request.GET.get("kind", ActivityKind.ASSIGN),
+                "serials": self.request.GET.get("serials", ""),
+            }
             context.setdefault("form", ActivityForm(initial=initial, servers=selectors.server_list(self.connection)))
         return context
 

@@ -9,6 +9,7 @@ Written from Apple's pages (read December 2026):
   or serial, deadline beyond 90 days)
 - https://developer.apple.com/documentation/applebusinessapi/orgdeviceactivity (status / subStatus values)
 - https://developer.apple.com/documentation/applebusinessapi/create-a-webhook and .../webhookeventtype
+- https://developer.apple.com/documentation/applebusinessapi/applecarecoverage/attributes-data.dictionary
 - https://developer.apple.com/documentation/applebusinessapi/errorresponse
 What those pages do not say, and is therefore this simulator's own choice: the cursor format, the 1-hour
 token lifetime (as micromdm/nanoaxm reads it), the 401 error code, how soon an activity completes, the JSON of
@@ -316,6 +317,48 @@ class BusinessState:
             "bluetoothMacAddress": fields.get("bluetooth_mac_address"),
         }
         return {"type": "orgDevices", "id": serial, "attributes": attributes}
+
+    def apple_care(self, serial: str) -> list[dict]:
+        """A Limited Warranty for every device, and AppleCare+ for some (derived from the serial)."""
+        self.org_device(serial)
+        extra = self.extras_for(serial)
+        start = _parse_datetime(extra["orderDateTime"]) or 0.0
+        coverages = [
+            {
+                "type": "appleCareCoverage",
+                "id": f"{serial}-LW",
+                "attributes": {
+                    "status": "ACTIVE" if start + 365 * 86400 > self.sim.now_ts() else "INACTIVE",
+                    "paymentType": "NONE",
+                    "description": "Limited Warranty",
+                    "startDateTime": iso(start),
+                    "endDateTime": iso(start + 365 * 86400),
+                    "isRenewable": False,
+                    "isCanceled": False,
+                    "contractCancelDateTime": None,
+                    "agreementNumber": None,
+                },
+            }
+        ]
+        if int(hashlib.sha256(serial.encode()).hexdigest()[:2], 16) % 3 == 0:
+            coverages.append(
+                {
+                    "type": "appleCareCoverage",
+                    "id": f"{serial}-AC",
+                    "attributes": {
+                        "status": "ACTIVE",
+                        "paymentType": "PAID_UP_FRONT",
+                        "description": "AppleCare+ for Business",
+                        "startDateTime": iso(start),
+                        "endDateTime": iso(start + 3 * 365 * 86400),
+                        "isRenewable": True,
+                        "isCanceled": False,
+                        "contractCancelDateTime": None,
+                        "agreementNumber": f"AG{int(hashlib.sha256(serial.encode()).hexdigest()[2:10], 16)}",
+                    },
+                }
+            )
+        return coverages
 
     def mdm_server(self, server) -> dict:
         return {
@@ -636,6 +679,9 @@ def _route(state: BusinessState, method: str, path: str, query: dict, body: byte
     if method == "GET" and parts == ["orgDevices"]:
         serials = sorted(state.sim.devices)
         return _json(_page(base, "/v1/orgDevices", serials, query, state.org_device))
+    if method == "GET" and len(parts) == 3 and parts[0] == "orgDevices" and parts[2] == "appleCareCoverage":
+        coverages = state.apple_care(parts[1])
+        return _json(_page(base, path, [c["id"] for c in coverages], query, {c["id"]: c for c in coverages}.get))
     if method == "GET" and len(parts) == 2 and parts[0] == "orgDevices":
         return _json({"data": state.org_device(parts[1]), "links": {"self": f"{base}{path}"}})
     if method == "GET" and parts == ["mdmServers"]:

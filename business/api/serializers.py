@@ -76,6 +76,19 @@ class OrgDeviceSerializer(serializers.ModelSerializer):
         return device.server.token_id if device.server else None
 
 
+class AppleCareSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField(allow_null=True, required=False)
+    paymentType = serializers.CharField(allow_null=True, required=False)
+    description = serializers.CharField(allow_null=True, required=False)
+    startDateTime = serializers.CharField(allow_null=True, required=False)
+    endDateTime = serializers.CharField(allow_null=True, required=False)
+    isRenewable = serializers.BooleanField(required=False)
+    isCanceled = serializers.BooleanField(required=False)
+    contractCancelDateTime = serializers.CharField(allow_null=True, required=False)
+    agreementNumber = serializers.CharField(allow_null=True, required=False)
+
+
 class ActivityInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ActivityKind.choices)
     server = serializers.IntegerField(required=False, allow_null=True, help_text="id of a business server")

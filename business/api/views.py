@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -87,12 +88,20 @@ class BusinessServerViewSet(viewsets.GenericViewSet):
 
 
 class OrgDeviceViewSet(viewsets.GenericViewSet):
-    """The organisation's inventory in keyset pages: pass `next` back as `cursor`."""
+    """The organisation's inventory in keyset pages: pass `next` back as `cursor`. Devices are named by serial."""
 
     permission_classes = [AdministratorOnly]
     serializer_class = s.OrgDeviceSerializer
     queryset = OrgDevice.objects.none()
     pagination_class = None
+    lookup_value_regex = "[A-Za-z0-9]+"
+
+    @extend_schema(responses=s.AppleCareSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def applecare(self, request, pk=None):
+        """The device's AppleCare coverage as Apple reports it now."""
+        coverages = services.device_apple_care(connection=_connection(), serial=(pk or "").upper())
+        return Response(s.AppleCareSerializer(coverages, many=True).data)
 
     @extend_schema(
         parameters=[

@@ -16,6 +16,7 @@ Sources (read December 2026):
   201; 409 for an unknown server or serial or a deadline out of range; migration deadline at most 90 days ahead).
 - OrgDeviceActivity.Attributes: https://developer.apple.com/documentation/applebusinessapi/orgdeviceactivity
   (status COMPLETED / IN_PROGRESS / STOPPED / FAILED and its subStatus values).
+- AppleCareCoverage.Attributes: https://developer.apple.com/documentation/applebusinessapi/applecarecoverage/attributes-data.dictionary
 - ErrorResponse: https://developer.apple.com/documentation/applebusinessapi/errorresponse (errors[].code/detail).
 """
 
@@ -325,6 +326,15 @@ class BusinessClient:
     def org_device(self, serial: str) -> dict:
         """GET /v1/orgDevices/{id}; NotFound when Apple does not know (or no longer has) the device."""
         return self._expect_resource(self._call("GET", f"/orgDevices/{serial}"))
+
+    def apple_care_coverage(self, serial: str) -> list[dict]:
+        """GET /v1/orgDevices/{id}/appleCareCoverage: the device's coverage resources (Limited Warranty, AppleCare+).
+
+        https://developer.apple.com/documentation/applebusinessapi/get-all-applecare-coverage-for-an-orgdevice and
+        https://developer.apple.com/documentation/applebusinessapi/applecarecoverage/attributes-data.dictionary
+        """
+        pages = self._pages(f"/orgDevices/{serial}/appleCareCoverage", {"limit": MAX_PAGE_LIMIT})
+        return [item for page in pages for item in page.data if isinstance(item, dict)]
 
     def create_activity(
         self,

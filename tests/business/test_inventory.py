@@ -89,3 +89,23 @@ def test_console_inventory_shows_holders(admin_user, client, connection, org):
     assert "unassigned" in text
     filtered = client.get("/tenant/business/devices/?holder=none").content.decode()
     assert org["loose"][0] in filtered and org["held"][0] not in filtered
+
+
+def test_applecare_coverage_is_read_from_apple_for_one_device(
+    admin_api, admin_user, client, connection, org, business_apple
+):
+    inventory_refresh(connection=connection)
+    serial = org["held"][0]
+    coverages = admin_api.get(f"/api/v1/business/devices/{serial}/applecare/").json()
+    assert coverages[0]["description"] == "Limited Warranty" and coverages[0]["status"] in ("ACTIVE", "INACTIVE")
+    assert {c["paymentType"] for c in coverages} <= {"NONE", "PAID_UP_FRONT"}
+    client.force_login(admin_user)
+    page = client.get(f"/tenant/business/devices/{serial}/").content.decode()
+    assert "Limited Warranty" in page and "Portal MDM" in page
+    unknown = admin_api.get("/api/v1/business/devices/NOSUCH123/applecare/")
+    assert unknown.status_code == 400 and "No such device" in unknown.json()["detail"]
+    assert client.get("/tenant/business/devices/NOSUCH123/").status_code == 404
+    settings.APPLE_DEP_MAX_RETRIES = 1
+    business_apple.business("add_fault", endpoint=f"/v1/orgDevices/{serial}/appleCareCoverage", status=500, count=10)
+    failing = client.get(f"/tenant/business/devices/{serial}/").content.decode()
+    assert "Apple did not give the AppleCare coverage" in failing
