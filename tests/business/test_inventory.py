@@ -92,7 +92,7 @@ def test_console_inventory_shows_holders(admin_user, client, connection, org):
 
 
 def test_applecare_coverage_is_read_from_apple_for_one_device(
-    admin_api, admin_user, client, connection, org, business_apple
+    admin_api, admin_user, client, connection, org, business_apple, settings
 ):
     inventory_refresh(connection=connection)
     serial = org["held"][0]
