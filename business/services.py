@@ -244,7 +244,8 @@ def inventory_refresh(*, connection: BusinessConnection) -> dict:
                 rows = []
                 for item in page.data:
                     serial = str(item.get("id") or "").upper()
-                    if not serial:
+                    # A released device is no longer the organisation's, even while Apple still lists it.
+                    if not serial or (item.get("attributes") or {}).get("releasedFromOrgDateTime"):
                         continue
                     fields = _device_fields(item.get("attributes") or {})
                     rows.append(
@@ -546,19 +547,26 @@ def _results(activity: DeviceActivity, client: BusinessClient, statuses: dict[st
     if activity.kind == ActivityKind.ASSIGN:
         on_server = set(client.server_device_serials(activity.server.apple_id))
         return {s: "success" if s in on_server else "failed" for s in activity.serials}
+    if activity.kind == ActivityKind.UNASSIGN:
+        # A page of 1000 serials per call instead of one call per device: read the servers they were on.
+        sources = set(
+            OrgDevice.objects.filter(
+                connection=activity.connection, serial_number__in=activity.serials, server__isnull=False
+            ).values_list("server__apple_id", flat=True)
+        )
+        still = {serial for apple_id in sources for serial in client.server_device_serials(apple_id)}
+        return {s: "failed" if s in still else "success" for s in activity.serials}
+    # Release: Apple may answer 404 for a released device, or still list it with releasedFromOrgDateTime.
     results = {}
     for serial in activity.serials:
         try:
-            status = (client.org_device(serial).get("attributes") or {}).get("status")
+            attributes = client.org_device(serial).get("attributes") or {}
         except AppleError as error:
-            if error.status == 404 and activity.kind == ActivityKind.RELEASE:
-                results[serial] = "success"
-                continue
-            raise
-        if activity.kind == ActivityKind.UNASSIGN:
-            results[serial] = "success" if status == "UNASSIGNED" else "failed"
+            if error.status != 404:
+                raise
+            results[serial] = "success"
         else:
-            results[serial] = "failed"
+            results[serial] = "success" if attributes.get("releasedFromOrgDateTime") else "failed"
     return results
 
 
