@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "profiles",
     "devices",
     "syncjobs",
+    "business",
     "depportal.ops",
 ]
 
@@ -87,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "depportal.accounts.context_processors.console",
+                "business.context_processors.business_nav",
             ],
         },
     },
@@ -186,6 +188,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "BusinessActivityKindEnum": "business.models.ActivityKind",
+        "BusinessConnectionKindEnum": "business.models.ConnectionKind",
+    },
 }
 
 # Celery: Redis when configured; otherwise kombu's filesystem transport, so the embedded run still
@@ -255,6 +261,14 @@ APPLE_VPP_BASE_URL = env("APPLE_VPP_BASE_URL", "https://vpp.itunes.apple.com/mdm
 APPLE_VPP_TIMEOUT_S = env_int("APPLE_VPP_TIMEOUT_S", 20)
 # The App Store id (adamId) of Microsoft's Intune Company Portal, whose licences the profiles spend.
 VPP_COMPANY_PORTAL_ADAM_ID = env("VPP_COMPANY_PORTAL_ADAM_ID", "719171358")
+# Apple School and Business Manager API (the embedded run points both at depsim). Empty: Apple's own
+# (api-business.apple.com or api-school.apple.com by the API account's kind; account.apple.com for tokens).
+APPLE_BUSINESS_API_URL = env("APPLE_BUSINESS_API_URL", "")
+APPLE_BUSINESS_TOKEN_URL = env("APPLE_BUSINESS_TOKEN_URL", "")
+# Seconds between polls of a device activity at Apple, and the window in which webhook events for a token
+# share one delta sync.
+BUSINESS_ACTIVITY_POLL_S = env_int("BUSINESS_ACTIVITY_POLL_S", 5)
+BUSINESS_WEBHOOK_WINDOW_S = env_int("BUSINESS_WEBHOOK_WINDOW_S", 300)
 # How long the key pair of an add-token wizard stays usable (the wizard shows the deadline).
 DEP_TOKEN_WIZARD_TTL_S = env_int("DEP_TOKEN_WIZARD_TTL_S", 3600)
 # Enrollment profiles per token: the seed's 100 by default; Intune's current limit is 1,000.

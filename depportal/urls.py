@@ -18,6 +18,7 @@ urlpatterns = [
     path("tenant/", include("depportal.accounts.urls")),
     path("tenant/audit/", include("depportal.audit.urls")),
     path("tenant/notifications/", include("depportal.alerts.urls")),
+    path("tenant/business/", include("business.urls")),
     path("api/v1/", include("depportal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from depsim import orders
+from depsim import business
 from depsim.errors import ControlError
 from depsim.state import Simulator, token_filename, token_p7m
 
@@ -87,6 +88,10 @@ def route(sim: Simulator, method: str, path: str, query: dict, form: dict, wants
         if wants_json:
             return json_answer({"devices": devices})
         return html_answer(devices_page(devices, search, notice))
+    if parts == ["abm", "api"]:
+        from depsim import business_abm  # it builds on this module's page helpers
+
+        return business_abm.handle(sim, method, form, wants_json)
     if parts == ["abm", "devices", "demo"] and method == "POST":
         return create_demo_devices(sim, form, wants_json)
     if parts == ["abm", "vpp"] and method == "POST":
@@ -213,6 +218,13 @@ def assign(sim: Simulator, server_uuid: str, form: dict, wants_json: bool, *, un
     else:
         result = sim.assign_to_server(server_uuid, serials)
         orders.record_assignment(sim, "assign", server_uuid, result["assigned"], " and ".join(chosen))
+        done = result["assigned"]
+    # Apple Business sends webhook events for changes made in its web portal too.
+    with sim.lock:
+        events = business.state_for(sim)
+        for serial in done:
+            events.notify(business.EVENT_SERVER_CHANGED, serial, None if unassign else server_uuid)
+    if not unassign:
         message = f"{len(result['assigned'])} device(s) assigned"
         if result["already"]:
             message += f", {len(result['already'])} already on this server"
@@ -419,7 +431,7 @@ def page(title: str, body: str) -> str:
 <meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)} - depsim Business Manager
 </title><style>{STYLE}</style></head><body><header><strong>depsim Business Manager</strong>
 <a href="/abm/">MDM servers</a><a href="/abm/devices">Devices</a>
-<a href="/abm/history">Assignment history</a></header><main>{body}</main></body></html>"""
+<a href="/abm/history">Assignment history</a><a href="/abm/api">API</a></header><main>{body}</main></body></html>"""
 
 
 # ----- plumbing ------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from depsim import business
 from depsim.errors import ControlError
 from depsim.state import Simulator
 
@@ -60,6 +61,7 @@ OPERATIONS: dict[str, Callable[..., Any]] = {
     "vpp_create_location": lambda sim, **kw: sim.vpp.create_location(**kw),
     "vpp_set_asset": lambda sim, s_token, adam_id, **kw: sim.vpp.set_asset(s_token, adam_id, **kw),
     "vpp_revoke": lambda sim, s_token: sim.vpp.revoke(s_token),
+    **business.OPERATIONS,
 }
 
 

@@ -8,6 +8,7 @@ import os
 import tempfile
 import threading
 
+from depsim import business
 from depsim.state import Device, DeviceVersion, LogEntry, MdmServer, Simulator
 
 log = logging.getLogger("depsim")
@@ -67,6 +68,7 @@ def snapshot(sim: Simulator) -> dict:
             "versions": versions,
             "orders": dict(sim.orders),
             "assignment_history": list(sim.assignment_history),
+            "business": business.snapshot(sim),
         }
 
 
@@ -95,6 +97,7 @@ def restore(sim: Simulator, state: dict) -> None:
                 sim.servers[server_uuid].device_count += 1
         sim.orders = dict(state.get("orders") or {})
         sim.assignment_history = list(state.get("assignment_history") or [])
+        business.restore(sim, state.get("business"))
         sim.changed.clear()
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from depsim import abm, control_api
+from depsim import abm, business, control_api
 from depsim.errors import AppleError, ControlError
 from depsim.oauth import verify_session_request
 from depsim.persist import Persister
@@ -127,6 +127,11 @@ class Handler(BaseHTTPRequestHandler):
             elif path.startswith("/mdm/v2/"):
                 status, payload = self.sim.vpp.handle(method, path, query, self.headers)
                 reply = json_reply(payload, status)
+            elif business.handles(path):
+                status, headers, payload, content_type = business.answer(
+                    self.sim, method, path, query, body, self.headers, self.base_url()
+                )
+                reply = Reply(status, payload, content_type, headers)
             elif path == "/" or path.startswith("/abm"):
                 status, headers, payload, content_type = abm.handle(self.sim, method, path, query, body, self.headers)
                 reply = Reply(status, payload, content_type, headers)
@@ -136,6 +141,10 @@ class Handler(BaseHTTPRequestHandler):
             log.exception("depsim failed on %s %s", method, path)
             reply = json_reply("INTERNAL_SERVER_ERROR", 500)
         self.send(reply)
+
+    def base_url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"{self.headers.get('X-Forwarded-Proto', 'http')}://{self.headers.get('Host') or f'{host}:{port}'}"
 
     def send(self, reply: Reply) -> None:
         """Write status, headers and body in one go."""

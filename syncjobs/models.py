@@ -17,6 +17,8 @@ class SyncTrigger(models.TextChoices):
     API = "api", "API"
     CLI = "cli", "Command line"
     SETUP = "setup", "Token added"
+    BUSINESS = "business", "Apple Business activity"
+    WEBHOOK = "webhook", "Apple webhook"
 
 
 class SyncState(models.TextChoices):

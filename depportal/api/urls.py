@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import DefaultRouter
 
+from business.api.views import BusinessServerViewSet, ConnectionViewSet, DeviceActivityViewSet, OrgDeviceViewSet
 from depportal.accounts.api.views import (
     ApiTokenViewSet,
     RoleAssignmentViewSet,
@@ -43,6 +44,31 @@ router.register("configurator-certificates", ConfiguratorCertificateViewSet, bas
 router.register("sync-jobs", SyncJobViewSet, basename="sync-job")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("devices", DeviceViewSet, basename="device")
+router.register("business/servers", BusinessServerViewSet, basename="business-server")
+router.register("business/devices", OrgDeviceViewSet, basename="business-device")
+router.register("business/activities", DeviceActivityViewSet, basename="business-activity")
+
+# The one Apple Business connection, like the settings object below, has no list or id.
+business_connection = [
+    path(
+        "business/connection/",
+        ConnectionViewSet.as_view({"get": "retrieve", "post": "create", "delete": "destroy"}),
+        name="business-connection",
+    ),
+    *(
+        path(
+            f"business/connection/{name}/",
+            ConnectionViewSet.as_view({"post": name}),
+            name=f"business-connection-{name}",
+        )
+        for name in ("validate", "refresh", "webhook")
+    ),
+    path(
+        "business/activities/preview/",
+        DeviceActivityViewSet.as_view({"post": "preview"}),
+        name="business-activity-preview",
+    ),
+]
 
 # A single settings object has no list or id, which the router's routes assume, so it is routed by hand.
 notification_settings = [
@@ -67,4 +93,4 @@ device_export = [
     )
 ]
 
-urlpatterns = [*notification_settings, *device_export, path("", include(router.urls))]
+urlpatterns = [*notification_settings, *device_export, *business_connection, path("", include(router.urls))]
