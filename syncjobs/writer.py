@@ -44,6 +44,7 @@ _UPDATED_COLUMNS = ["profile_status", *_TEXT_FIELDS, *_TIME_FIELDS, "extra"]
 _NEVER = datetime.min.replace(tzinfo=UTC)
 _OP_DATE = _UPDATED_COLUMNS.index("op_date")
 _OP_TYPE = _UPDATED_COLUMNS.index("op_type")
+_ASSIGNED = _UPDATED_COLUMNS.index("device_assigned_date")
 SERIAL_MAX = 64
 # Apple's newer fields are small scalars and lists; anything deeper or larger is not a device field.
 _EXTRA_MAX_DEPTH = 6
@@ -238,7 +239,12 @@ def device_apply_apple_page(
         shown = full or deleted_here_at is None
         assigned_delta += shown - was_shown
         comes_back = shown and not was_shown
-        if comes_back and _without_profile(row):
+        # Assigned to this server again (an `added` op, or a newer assignment date in a fetch) even where the
+        # portal never saw it leave: Apple took its profile away with the unassignment.
+        reassigned = row["op_type"] == "added" or (
+            row["device_assigned_date"] is not None and row["device_assigned_date"] != old_values[_ASSIGNED]
+        )
+        if shown and (comes_back or reassigned) and _without_profile(row):
             returned.append(serial)
         changed = (removed_at is not None or comes_back) or any(
             row[column] != value for column, value in zip(_UPDATED_COLUMNS, old_values, strict=True)

@@ -320,3 +320,28 @@ def test_a_fetch_keeps_apples_last_op_so_a_late_repeat_of_an_older_op_changes_no
     apple.add_fault("/devices/sync", 200, body=json.dumps({"devices": [stale], "cursor": "D" * 40}))
     _sync(token)
     assert Device.objects.get(token=token, serial_number=serial).asset_tag == "NEW"
+
+
+@pytest.mark.parametrize("kind", [SyncKind.DELTA, SyncKind.FULL])
+def test_unassigned_and_assigned_again_between_two_syncs_gets_the_default_again(
+    apple, onboard, admin_user, eager_celery, django_capture_on_commit_callbacks, kind
+):
+    """The portal never sees the device leave (both ops in one sync, or a fetch), yet Apple took its profile."""
+    from profiles.services import profile_create, token_default_profile_set
+
+    token = onboard(admin_user)
+    profile = profile_create(actor=admin_user, token=token, values={"name": "Corporate iPhones"})
+    token_default_profile_set(actor=admin_user, token=token, profile=profile)
+    serial = apple.add_devices(token.server_uuid, count=1, device_family="iPhone")[0]["serial_number"]
+    with django_capture_on_commit_callbacks(execute=True):
+        _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    uuid = EnrollmentProfile.objects.get(pk=profile.pk).profile_uuid
+    assert {d["serial_number"]: d.get("profile_uuid") for d in apple.devices(token.server_uuid)}[serial] == uuid
+    apple.unassign_devices(token.server_uuid, [serial])
+    apple.advance_clock(2)
+    apple.assign_to_server(token.server_uuid, [serial])
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=None, last_manual_sync_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = _sync(token, kind=kind, trigger=SyncTrigger.API)
+    assert job.state == SyncState.SUCCEEDED
+    assert {d["serial_number"]: d.get("profile_uuid") for d in apple.devices(token.server_uuid)}[serial] == uuid
