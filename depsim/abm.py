@@ -12,8 +12,7 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from depsim import orders
-from depsim import business
+from depsim import business, orders
 from depsim.errors import ControlError
 from depsim.state import Simulator, token_filename, token_p7m
 

@@ -205,6 +205,7 @@ class DepSimControl:
     def vpp_revoke(self, s_token: str) -> None:
         """Revoke the location's content token (Apple does when a new one is downloaded)."""
         self._call("vpp_revoke", s_token=s_token)
+
     def business(self, operation: str, /, **kwargs: Any) -> Any:
         """A Business API control operation (depsim/business.py OPERATIONS, without the business_ prefix)."""
         return self._call(f"business_{operation}", **kwargs)
