@@ -64,7 +64,7 @@ def scope_tag_delete(*, actor, tag: ScopeTag) -> None:
     if tag.is_default:
         raise ApplicationError("The Default scope tag cannot be deleted.")
     in_use = [
-        rel.related_model._meta.verbose_name_plural
+        str(rel.related_model._meta.verbose_name_plural)
         for rel in ScopeTag._meta.related_objects
         if rel.many_to_many
         and rel.related_model._meta.label not in _TAG_USERS_THAT_DO_NOT_BLOCK

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from depportal.accounts.models import ScopeTag
+from depportal.api.serializers import InputSerializer
 from profiles.alerts import vpp_token_alerts
 from profiles.apple_json import apple_profile_json
 from profiles.models import (
@@ -52,7 +53,7 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
         return apple_profile_json(profile)
 
 
-class ProfileInputSerializer(serializers.Serializer):
+class ProfileInputSerializer(InputSerializer):
     """Settings of a profile; the rules (shared with the console) are checked by the service."""
 
     token = serializers.IntegerField(required=False, help_text="The token the profile belongs to (create only).")
@@ -80,7 +81,7 @@ class ProfileInputSerializer(serializers.Serializer):
     )
 
 
-class SerialNumbersSerializer(serializers.Serializer):
+class SerialNumbersSerializer(InputSerializer):
     serial_numbers = serializers.ListField(child=serializers.CharField(allow_blank=True), allow_empty=False)
 
 
@@ -117,7 +118,7 @@ class AssignmentJobSerializer(serializers.ModelSerializer):
         return job.counts()
 
 
-class DefaultProfileSerializer(serializers.Serializer):
+class DefaultProfileSerializer(InputSerializer):
     profile = serializers.IntegerField(allow_null=True, help_text="A profile of this token, or null to clear.")
     platform = serializers.ChoiceField(choices=Platform.choices, required=False, default=Platform.IOS)
 
@@ -151,7 +152,7 @@ class VppTokenOutputSerializer(serializers.ModelSerializer):
         return [alert.as_dict() for alert in vpp_token_alerts(vpp_token)]
 
 
-class VppTokenCreateSerializer(serializers.Serializer):
+class VppTokenCreateSerializer(InputSerializer):
     token_file = serializers.FileField(help_text="The .vpptoken downloaded from Apple Business Manager.")
     name = serializers.CharField(max_length=128, required=False, allow_blank=True)
     apple_id = serializers.CharField(max_length=254, required=False, allow_blank=True)
@@ -160,7 +161,7 @@ class VppTokenCreateSerializer(serializers.Serializer):
     scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
 
 
-class VppTokenUpdateSerializer(serializers.Serializer):
+class VppTokenUpdateSerializer(InputSerializer):
     token_file = serializers.FileField(required=False, help_text="A renewed .vpptoken for this token.")
     name = serializers.CharField(max_length=128, required=False)
     apple_id = serializers.CharField(max_length=254, required=False, allow_blank=True)
@@ -177,7 +178,7 @@ class CertificateOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "subject", "issuer", "not_before", "not_after", "fingerprint_sha256", "scope_tags"]
 
 
-class CertificateCreateSerializer(serializers.Serializer):
+class CertificateCreateSerializer(InputSerializer):
     certificate_file = serializers.FileField(help_text="The Apple Configurator certificate (.cer, .pem or .der).")
     name = serializers.CharField(max_length=128, required=False, allow_blank=True)
     scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
