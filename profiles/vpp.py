@@ -12,9 +12,7 @@ from django.db import IntegrityError, transaction
 
 from depportal import crypto
 from depportal.accounts.models import ScopeTag
-from depportal.accounts.roles import CHANGE
-from depportal.accounts.scoping import scope_tag_ids
-from depportal.accounts.services import default_scope_tag
+from depportal.accounts.scoping import scope_tags_for
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
 from profiles.models import ConfiguratorCertificate, VppToken
@@ -66,7 +64,7 @@ def vpp_token_create(
     if existing is not None:
         raise _field_error("token_file", f"This VPP token is already uploaded as {existing.name!r}.")
     _check_licenses(licenses_total, licenses_used)
-    tags = _scope_tags_for(actor, scope_tags or [])
+    tags = scope_tags_for(actor, scope_tags or [])
     vpp_token = VppToken(
         name=(name or "").strip() or parsed["org_name"] or "VPP token",
         apple_id=(apple_id or "").strip(),
@@ -138,7 +136,7 @@ def vpp_token_update(
         _save_unique(vpp_token)
         if scope_tags is not None:
             before = sorted(tag.name for tag in vpp_token.scope_tags.all())
-            tags = _scope_tags_for(actor, scope_tags)
+            tags = scope_tags_for(actor, scope_tags, keeping=vpp_token)
             if before != sorted(tag.name for tag in tags):
                 changes["scope_tags"] = [before, sorted(tag.name for tag in tags)]
                 vpp_token.scope_tags.set(tags)
@@ -195,7 +193,7 @@ def configurator_certificate_create(
     if existing is not None:
         raise _field_error("certificate_file", f"This certificate is already uploaded as {existing.name!r}.")
     subject = certificate.subject.rfc4514_string()
-    tags = _scope_tags_for(actor, scope_tags or [])
+    tags = scope_tags_for(actor, scope_tags or [])
     with transaction.atomic():
         record = ConfiguratorCertificate.objects.create(
             name=(name or "").strip()[:128] or _common_name(certificate) or subject[:128] or "Apple Configurator",
@@ -277,18 +275,3 @@ def _save_unique(vpp_token: VppToken) -> None:
                 "name", f"Another VPP token is named {vpp_token.name!r}; choose another name."
             ) from None
         raise
-
-
-def _scope_tags_for(actor, chosen: list[ScopeTag]) -> list[ScopeTag]:
-    """The tags an actor may put on a VPP token or certificate; default Default (admins) or their own tags."""
-    allowed = scope_tag_ids(actor, CHANGE) if actor is not None else None
-    chosen = list(dict.fromkeys(chosen))
-    if allowed is not None:
-        foreign = sorted(tag.name for tag in chosen if tag.pk not in allowed)
-        if foreign:
-            raise _field_error("scope_tags", f"You cannot use the scope tags {', '.join(foreign)}.")
-    if chosen:
-        return chosen
-    if allowed is None:
-        return [default_scope_tag()]
-    return list(ScopeTag.objects.filter(pk__in=allowed))

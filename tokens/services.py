@@ -12,9 +12,7 @@ from django.utils import timezone
 
 from depportal import crypto
 from depportal.accounts.models import ScopeTag
-from depportal.accounts.roles import CHANGE
-from depportal.accounts.scoping import scope_tag_ids
-from depportal.accounts.services import default_scope_tag
+from depportal.accounts.scoping import scope_tags_for
 from depportal.apple import AccessDenied, AppleError, AuthenticationFailed, DEPClient, TermsNotSigned
 from depportal.apple.client import LocalSessionStore
 from depportal.apple.tokenfile import (
@@ -61,7 +59,7 @@ def token_start(*, actor, data_sharing_consent: bool, name: str = "") -> Enrollm
             private_key_encrypted=crypto.encrypt(private_key_pem),
             created_by=actor,
         )
-        token.scope_tags.set(_scope_tags_for(actor, []))
+        token.scope_tags.set(scope_tags_for(actor, []))
         if name.strip():
             _set_name(token, name)
             token.save(update_fields=["name"])
@@ -96,7 +94,7 @@ def token_activate(
             "Start again with Add and upload a token made for the new public key."
         )
     apple_id = _clean_apple_id(apple_id)
-    tags = _scope_tags_for(actor, scope_tags or [])
+    tags = scope_tags_for(actor, scope_tags or [])
     credentials = _read_token_file(token, token_file)
     account = _fetch_account(token, credentials)
     _refuse_server_of_another_token(token, account)
@@ -191,7 +189,7 @@ def token_update(
         _save_unique(token)
         if scope_tags is not None:
             before = sorted(tag.name for tag in token.scope_tags.all())
-            tags = _scope_tags_for(actor, scope_tags, keeping=token)
+            tags = scope_tags_for(actor, scope_tags, keeping=token)
             after = sorted(tag.name for tag in tags)
             if before != after:
                 changes["scope_tags"] = [before, after]
@@ -258,26 +256,6 @@ def _save_unique(token: EnrollmentProgramToken) -> None:
         if EnrollmentProgramToken.objects.exclude(pk=token.pk).filter(name=token.name).exists():
             raise _field_error("name", f"Another token is named {token.name!r}; choose another name.") from None
         raise
-
-
-def _scope_tags_for(actor, chosen: list[ScopeTag], *, keeping: EnrollmentProgramToken | None = None) -> list[ScopeTag]:
-    """Validate the tags an actor puts on a token; default to Default (admins) or their own tags."""
-    allowed = scope_tag_ids(actor, CHANGE) if actor is not None else None
-    chosen = list(dict.fromkeys(chosen))
-    if allowed is not None:
-        foreign = [tag.name for tag in chosen if tag.pk not in allowed]
-        if foreign:
-            raise _field_error("scope_tags", f"You cannot use the scope tags {', '.join(sorted(foreign))}.")
-        if keeping is not None and chosen:
-            # Tags outside the actor's reach stay: they belong to other admins' view of this token.
-            chosen += [tag for tag in keeping.scope_tags.all() if tag.pk not in allowed]
-    if chosen:
-        return chosen
-    if allowed is None:
-        return [default_scope_tag()]
-    if keeping is not None:
-        raise _field_error("scope_tags", "Keep at least one scope tag, or the token disappears from your view.")
-    return list(ScopeTag.objects.filter(pk__in=allowed))
 
 
 def _read_token_file(token: EnrollmentProgramToken, token_file: bytes) -> ServerTokenCredentials:

@@ -8,10 +8,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
-from depportal.accounts.models import RoleAssignment
-from depportal.accounts.roles import ADMINISTER, ROLE_ACTIONS, VIEW
+from depportal.accounts.models import RoleAssignment, ScopeTag
+from depportal.accounts.roles import ADMINISTER, CHANGE, ROLE_ACTIONS, VIEW
+from depportal.accounts.services import default_scope_tag
+from depportal.exceptions import ApplicationError
 
 _CACHE_ATTR = "_depportal_scope_cache"
+
+# The same words whether a tag exists elsewhere or not at all: an error must not tell which ids exist.
+SCOPE_TAGS_REFUSED = "Choose scope tags from your own roles."
 
 
 def _grants(user) -> dict[str, set[int]]:
@@ -77,3 +82,27 @@ def forget_cached_grants(user) -> None:
     """Drop the per-request cache after the user's assignments changed."""
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
+
+
+def scope_tags_for(actor, chosen: list[ScopeTag], *, keeping: Model | None = None) -> list[ScopeTag]:
+    """The tags a save puts on a scoped object (token, VPP token, certificate): one rule for them all.
+
+    The actor may only choose tags they can change. On an edit (`keeping` is the stored object) the tags
+    outside their reach stay, since they are other administrators' view of it. Nothing chosen means the
+    Default tag for administrators and the actor's own tags for others; an edit must keep one of them.
+    """
+    allowed = scope_tag_ids(actor, CHANGE) if actor is not None else None
+    chosen = list(dict.fromkeys(chosen))
+    if allowed is not None:
+        if any(tag.pk not in allowed for tag in chosen):
+            raise ApplicationError(SCOPE_TAGS_REFUSED, fields={"scope_tags": [SCOPE_TAGS_REFUSED]})
+        if keeping is not None and chosen:
+            chosen += [tag for tag in keeping.scope_tags.all() if tag.pk not in allowed]
+    if chosen:
+        return chosen
+    if allowed is None:
+        return [default_scope_tag()]
+    if keeping is not None:
+        message = "Keep at least one scope tag, or it disappears from your view."
+        raise ApplicationError(message, fields={"scope_tags": [message]})
+    return list(ScopeTag.objects.filter(pk__in=allowed))

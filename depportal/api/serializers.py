@@ -5,6 +5,9 @@ from rest_framework.fields import ListField, MultipleChoiceField, empty
 from rest_framework.relations import ManyRelatedField
 from rest_framework.utils import html
 
+from depportal.accounts.models import ScopeTag
+from depportal.accounts.scoping import SCOPE_TAGS_REFUSED
+
 _LIST_FIELDS = (ListField, ManyRelatedField, MultipleChoiceField)
 
 
@@ -24,3 +27,14 @@ class InputSerializer(serializers.Serializer):
                 for key in data
             }
         super().__init__(instance, data, **kwargs)
+
+
+def scope_tags_field(**kwargs) -> serializers.ManyRelatedField:
+    """The scope tags of a scoped object's body: an unknown id is refused in the words of a foreign one."""
+    return serializers.PrimaryKeyRelatedField(
+        queryset=ScopeTag.objects.all(),
+        many=True,
+        required=False,
+        error_messages={"does_not_exist": SCOPE_TAGS_REFUSED},
+        **kwargs,
+    )

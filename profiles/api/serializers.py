@@ -1,8 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from depportal.accounts.models import ScopeTag
-from depportal.api.serializers import InputSerializer
+from depportal.api.serializers import InputSerializer, scope_tags_field
 from profiles.alerts import vpp_token_alerts
 from profiles.apple_json import apple_profile_json
 from profiles.models import (
@@ -158,7 +157,7 @@ class VppTokenCreateSerializer(InputSerializer):
     apple_id = serializers.CharField(max_length=254, required=False, allow_blank=True)
     licenses_total = serializers.IntegerField(required=False, default=0)
     licenses_used = serializers.IntegerField(required=False, default=0)
-    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+    scope_tags = scope_tags_field()
 
 
 class VppTokenUpdateSerializer(InputSerializer):
@@ -167,7 +166,7 @@ class VppTokenUpdateSerializer(InputSerializer):
     apple_id = serializers.CharField(max_length=254, required=False, allow_blank=True)
     licenses_total = serializers.IntegerField(required=False)
     licenses_used = serializers.IntegerField(required=False)
-    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+    scope_tags = scope_tags_field()
 
 
 class CertificateOutputSerializer(serializers.ModelSerializer):
@@ -181,4 +180,4 @@ class CertificateOutputSerializer(serializers.ModelSerializer):
 class CertificateCreateSerializer(InputSerializer):
     certificate_file = serializers.FileField(help_text="The Apple Configurator certificate (.cer, .pem or .der).")
     name = serializers.CharField(max_length=128, required=False, allow_blank=True)
-    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+    scope_tags = scope_tags_field()

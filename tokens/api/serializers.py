@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from depportal.accounts.models import ScopeTag
-from depportal.api.serializers import InputSerializer
+from depportal.api.serializers import InputSerializer, scope_tags_field
 from tokens.alerts import token_alerts
 from tokens.models import EnrollmentProgramToken
 
@@ -93,13 +93,13 @@ class TokenStartInputSerializer(InputSerializer):
 class TokenUpdateInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=128, required=False)
     apple_id = serializers.CharField(max_length=254, required=False)
-    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+    scope_tags = scope_tags_field()
 
 
 class TokenUploadInputSerializer(InputSerializer):
     token_file = serializers.FileField(help_text="The server token (.p7m) downloaded from Apple Business Manager.")
     apple_id = serializers.CharField(max_length=254, help_text="The Apple ID used to create the token at Apple.")
-    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+    scope_tags = scope_tags_field()
     name = serializers.CharField(max_length=128, required=False, allow_blank=True)
 
 
