@@ -18,6 +18,8 @@ from depportal.exceptions import ApplicationError
 from profiles.models import ConfiguratorCertificate, VppToken
 
 MAX_UPLOAD_BYTES = 64 * 1024
+# Far above any Apple Business Manager purchase, and inside the database's integer.
+MAX_LICENSES = 10_000_000
 
 
 def _field_error(field: str, message: str) -> ApplicationError:
@@ -41,6 +43,8 @@ def read_vpp_token_file(data: bytes) -> dict:
     s_token = payload.get("sToken") or payload.get("token")
     if not isinstance(s_token, str) or not s_token:
         raise _field_error("token_file", "This VPP token file has no sToken.")
+    if "\x00" in s_token or "\x00" in str(payload.get("orgName") or ""):
+        raise _field_error("token_file", "This VPP token file holds NUL characters: download it again from Apple.")
     expires_at = _parse_exp_date(payload.get("expDate"))
     if expires_at is None:
         raise _field_error("token_file", "This VPP token file has no readable expDate.")
@@ -251,16 +255,17 @@ def _parse_exp_date(value) -> datetime | None:
         text = f"{text[:-2]}:{text[-2:]}"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: 9999-12-31 with a negative offset is past year 9999 in UTC
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _check_licenses(total: int, used: int) -> None:
-    if total < 0:
-        raise _field_error("licenses_total", "Enter zero or more licenses.")
-    if used < 0:
-        raise _field_error("licenses_used", "Enter zero or more licenses.")
+    for field, count in (("licenses_total", total), ("licenses_used", used)):
+        if count < 0:
+            raise _field_error(field, "Enter zero or more licenses.")
+        if count > MAX_LICENSES:
+            raise _field_error(field, f"Enter at most {MAX_LICENSES:,} licenses.")
     if used > total:
         raise _field_error("licenses_used", "More licenses used than the token holds: check both numbers.")
 

@@ -62,7 +62,7 @@ def token_start(*, actor, data_sharing_consent: bool, name: str = "") -> Enrollm
         token.scope_tags.set(scope_tags_for(actor, []))
         if name.strip():
             _set_name(token, name)
-            token.save(update_fields=["name"])
+            _save_unique(token)
         _audit(actor, "consent", token, {"data_sharing_consent": True})
     return token
 

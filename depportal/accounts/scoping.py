@@ -4,7 +4,7 @@ A scoped model declares `scope_q(tag_ids) -> Q` (which rows carry one of those t
 (and superusers) see everything; other users see rows tagged with a tag of a role that grants the action.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
@@ -71,7 +71,8 @@ def get_scoped(queryset: QuerySet, user, action: str = VIEW, **lookup) -> Model:
     """Fetch one object: 404 when the user cannot see it, 403 when they can see but not do `action`."""
     try:
         obj = scoped(queryset, user, VIEW).get(**lookup)
-    except queryset.model.DoesNotExist:
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        # An id that is not a number cannot name a row: the same 404 as one that names nobody's.
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from None
     if action != VIEW and not scoped(queryset.filter(pk=obj.pk), user, action).exists():
         raise PermissionDenied(f"You may not {action} this {queryset.model._meta.verbose_name}.")

@@ -1,5 +1,6 @@
 """The base of every API request body, so that its meaning does not depend on its content type."""
 
+from django.core.validators import MaxValueValidator
 from rest_framework import serializers
 from rest_framework.fields import ListField, MultipleChoiceField, empty
 from rest_framework.relations import ManyRelatedField
@@ -9,10 +10,12 @@ from depportal.accounts.models import ScopeTag
 from depportal.accounts.scoping import SCOPE_TAGS_REFUSED
 
 _LIST_FIELDS = (ListField, ManyRelatedField, MultipleChoiceField)
+# PostgreSQL's integer: a larger number is refused as input rather than failing in the database.
+MAX_INTEGER = 2**31 - 1
 
 
 class InputSerializer(serializers.Serializer):
-    """An API input: a form-encoded or multipart body reads exactly like the same JSON body.
+    """An API input: a form-encoded or multipart body reads exactly like the same JSON body; integers are bounded.
 
     DRF reads form data as a browser form would send it: an absent checkbox is False and an absent list
     is empty. API clients leave a field out to keep it, so a PATCH naming only `name` would otherwise
@@ -27,6 +30,16 @@ class InputSerializer(serializers.Serializer):
                 for key in data
             }
         super().__init__(instance, data, **kwargs)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for field in fields.values():
+            field = getattr(field, "child", field)
+            if isinstance(field, serializers.IntegerField) and field.max_value is None:
+                field.max_value = MAX_INTEGER
+                message = field.error_messages["max_value"].format(max_value=MAX_INTEGER)
+                field.validators.append(MaxValueValidator(MAX_INTEGER, message=message))
+        return fields
 
 
 def scope_tags_field(**kwargs) -> serializers.ManyRelatedField:

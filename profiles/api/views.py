@@ -1,7 +1,6 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from depportal.accounts.roles import CHANGE, VIEW
@@ -188,7 +187,6 @@ class VppTokenViewSet(viewsets.GenericViewSet):
     """Apple VPP tokens for installing Company Portal; the sToken is stored encrypted and never returned."""
 
     permission_classes = [RolePermission]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
     queryset = EnrollmentProfile.objects.none()
     serializer_class = s.VppTokenOutputSerializer
 
@@ -233,7 +231,6 @@ class ConfiguratorCertificateViewSet(viewsets.GenericViewSet):
     """Apple Configurator certificates; attached to profiles they become Apple's supervising_host_certs."""
 
     permission_classes = [RolePermission]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
     queryset = EnrollmentProfile.objects.none()
     serializer_class = s.CertificateOutputSerializer
 

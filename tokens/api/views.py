@@ -3,7 +3,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from depportal.accounts.roles import CHANGE
@@ -25,7 +24,6 @@ class TokenViewSet(viewsets.GenericViewSet):
     """
 
     permission_classes = [RolePermission]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
     queryset = EnrollmentProgramToken.objects.none()  # for the schema generator
     serializer_class = s.TokenOutputSerializer
 
