@@ -226,6 +226,7 @@ class DeviceBulkView(_DeviceListBase):
 
     template_name = "devices/bulk_confirm.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def required_action_for(self, request) -> str:
         return VIEW if request.POST.get("action") == "export" else CHANGE
@@ -319,6 +320,8 @@ def _int(value) -> int | None:
 class DeviceColumnsView(ConsoleMixin, View):
     """Remember the columns the user picked for the device list."""
 
+    post_action = VIEW  # the user's own preference, not the tenant's data
+
     def post(self, request, *args, **kwargs):
         form = ColumnsForm(request.POST)
         if form.is_valid():
@@ -377,6 +380,7 @@ class DeviceDeleteView(_DevicePage):
 
     template_name = "devices/device_confirm_delete.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -397,6 +401,7 @@ class DeviceRestoreView(_DevicePage):
     """Remove the portal's tombstone from one device."""
 
     required_action = CHANGE
+    post_action = CHANGE
 
     def post(self, request, pk):
         services.device_restore(actor=request.user, devices=Device.objects.filter(pk=self.device.pk))
@@ -408,6 +413,7 @@ class DeviceImportView(ConsoleMixin, TemplateView):
     """Paste or upload serial numbers; the preview comes next and nothing changes before it is confirmed."""
 
     template_name = "devices/import_form.html"
+    post_action = CHANGE  # the preview is stored, and confirming it assigns profiles
 
     def dispatch(self, request, *args, **kwargs):
         self.token = None
@@ -473,6 +479,7 @@ class DeviceImportDetailView(ConsoleMixin, TemplateView):
     """The import's preview: what will be applied, what will not and why; confirming starts the assignment."""
 
     template_name = "devices/import_preview.html"
+    post_action = CHANGE
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:

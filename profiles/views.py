@@ -112,6 +112,7 @@ class _WizardView(TemplateView):
 
     template_name = "profiles/profile_wizard.html"
     required_action = CHANGE
+    post_action = CHANGE
     editing = False
 
     def form(self, data=None, initial=None) -> ProfileForm:
@@ -243,6 +244,7 @@ class ProfilePushView(_ProfilePage):
     """Push again after Apple refused or could not be reached."""
 
     required_action = CHANGE
+    post_action = CHANGE
 
     def post(self, request, pk):
         profile = services.profile_push(actor=request.user, profile=self.profile)
@@ -255,6 +257,7 @@ class ProfileDeleteView(_ProfilePage):
 
     template_name = "profiles/profile_confirm_delete.html"
     required_action = CHANGE
+    post_action = CHANGE
     crumb = "Delete"
 
     def get_context_data(self, **kwargs):
@@ -279,6 +282,7 @@ class DefaultProfileView(_TokenPage):
 
     template_name = "profiles/default_profile.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_breadcrumbs(self):
         return [*_token_crumbs(self.token), ("Set default profile", None)]
@@ -309,6 +313,7 @@ class ProfileAssignView(_ProfilePage):
 
     template_name = "profiles/profile_assign.html"
     required_action = CHANGE
+    post_action = CHANGE
     action = JobAction.ASSIGN
 
     @property
@@ -426,6 +431,7 @@ class VppTokenUploadView(ConsoleMixin, TemplateView):
 
     template_name = "profiles/vpp_token_form.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_breadcrumbs(self):
         return [*_vpp_crumbs(), ("Upload", None)]
@@ -463,6 +469,7 @@ class VppTokenEditView(ConsoleMixin, TemplateView):
 
     template_name = "profiles/vpp_token_form.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
@@ -522,6 +529,7 @@ class CertificateUploadView(ConsoleMixin, TemplateView):
 
     template_name = "profiles/vpp_token_form.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_breadcrumbs(self):
         return [*_vpp_crumbs(), ("Apple Configurator certificate", None)]
@@ -555,6 +563,7 @@ class CertificateDeleteView(ConsoleMixin, TemplateView):
     """Delete a certificate that no profile uses (POST only, from the list's confirm dialog)."""
 
     required_action = CHANGE
+    post_action = CHANGE
 
     def post(self, request, pk):
         certificate = selectors.certificate_get(user=request.user, pk=pk, action=CHANGE)

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from depportal import crypto
 from depportal.accounts.models import ScopeTag
-from depportal.accounts.scoping import scope_tags_for
+from depportal.accounts.scoping import can_see, scope_tags_for
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
 from profiles.models import ConfiguratorCertificate, VppToken
@@ -66,7 +66,7 @@ def vpp_token_create(
     fingerprint = hashlib.sha256(parsed["s_token"].encode()).hexdigest()
     existing = VppToken.objects.filter(s_token_fingerprint=fingerprint).first()
     if existing is not None:
-        raise _field_error("token_file", f"This VPP token is already uploaded as {existing.name!r}.")
+        raise _field_error("token_file", _already_uploaded("This VPP token", existing, actor))
     _check_licenses(licenses_total, licenses_used)
     tags = scope_tags_for(actor, scope_tags or [])
     vpp_token = VppToken(
@@ -195,7 +195,7 @@ def configurator_certificate_create(
     fingerprint = hashlib.sha256(der).hexdigest()
     existing = ConfiguratorCertificate.objects.filter(fingerprint_sha256=fingerprint).first()
     if existing is not None:
-        raise _field_error("certificate_file", f"This certificate is already uploaded as {existing.name!r}.")
+        raise _field_error("certificate_file", _already_uploaded("This certificate", existing, actor))
     subject = certificate.subject.rfc4514_string()
     tags = scope_tags_for(actor, scope_tags or [])
     with transaction.atomic():
@@ -239,6 +239,13 @@ def configurator_certificate_delete(*, actor, certificate: ConfiguratorCertifica
 
 
 # Helpers
+
+
+def _already_uploaded(what: str, existing, actor) -> str:
+    # Its name only for those who can see it: others learn nothing of another scope's uploads.
+    if can_see(actor, existing):
+        return f"{what} is already uploaded as {existing.name!r}."
+    return f"{what} is already uploaded to DEP Portal; ask an Administrator."
 
 
 def _common_name(certificate: x509.Certificate) -> str:

@@ -49,6 +49,7 @@ class SyncStartView(ConsoleMixin, TemplateView):
     """POST: start a manual (kind=manual) or full (kind=full) sync."""
 
     required_action = CHANGE
+    post_action = CHANGE
 
     def post(self, request, pk):
         token = token_get(user=request.user, pk=pk, action=CHANGE)
@@ -67,6 +68,7 @@ class SyncResetCursorView(ConsoleMixin, TemplateView):
 
     template_name = "syncjobs/reset_cursor_confirm.html"
     required_action = "administer"
+    post_action = "administer"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

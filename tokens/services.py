@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from depportal import crypto
 from depportal.accounts.models import ScopeTag
-from depportal.accounts.scoping import scope_tags_for
+from depportal.accounts.scoping import can_see, scope_tags_for
 from depportal.apple import AccessDenied, AppleError, AuthenticationFailed, DEPClient, TermsNotSigned
 from depportal.apple.client import LocalSessionStore
 from depportal.apple.tokenfile import (
@@ -97,7 +97,7 @@ def token_activate(
     tags = scope_tags_for(actor, scope_tags or [])
     credentials = _read_token_file(token, token_file)
     account = _fetch_account(token, credentials)
-    _refuse_server_of_another_token(token, account)
+    _refuse_server_of_another_token(actor, token, account)
     now = timezone.now()
     with transaction.atomic():
         token = EnrollmentProgramToken.objects.select_for_update().get(pk=token.pk)
@@ -311,14 +311,16 @@ def _fetch_account(token: EnrollmentProgramToken, credentials: ServerTokenCreden
         client.close()
 
 
-def _refuse_server_of_another_token(token: EnrollmentProgramToken, account: dict) -> None:
+def _refuse_server_of_another_token(actor, token: EnrollmentProgramToken, account: dict) -> None:
     other = EnrollmentProgramToken.objects.exclude(pk=token.pk).filter(server_uuid=account.get("server_uuid")).first()
-    if other is not None:
-        raise _field_error(
-            "token_file",
-            f"This server token belongs to the Apple MDM server {account.get('server_name')!r}, which is already "
-            f"connected here as {other.name!r}. Use Renew on that token instead.",
-        )
+    if other is None:
+        return
+    server = f"This server token belongs to the Apple MDM server {account.get('server_name')!r}, which is already"
+    if can_see(actor, other):  # another scope's token is not named to those who cannot see it
+        message = f"{server} connected here as {other.name!r}. Use Renew on that token instead."
+    else:
+        message = f"{server} connected to DEP Portal; ask an Administrator."
+    raise _field_error("token_file", message)
 
 
 def _store_credentials(token: EnrollmentProgramToken, credentials: ServerTokenCredentials, account: dict) -> None:

@@ -61,6 +61,7 @@ class TokenAddView(ConsoleMixin, TemplateView):
 
     template_name = "tokens/token_add.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_breadcrumbs(self):
         return [*TOKENS_CRUMBS, _token_list_crumb(), ("Add", None)]
@@ -88,6 +89,7 @@ class TokenWizardView(ConsoleMixin, TemplateView):
 
     template_name = "tokens/token_wizard.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_breadcrumbs(self):
         return [*TOKENS_CRUMBS, _token_list_crumb(), ("Add", None)]
@@ -139,6 +141,7 @@ class TokenAbandonView(ConsoleMixin, View):
     """Called by the wizard page as it is closed or left (navigator.sendBeacon)."""
 
     required_action = CHANGE
+    post_action = CHANGE
 
     def post(self, request, pk):
         token = (
@@ -185,6 +188,7 @@ class TokenDetailView(ConsoleMixin, TemplateView):
 
 class _TokenChangeView(ConsoleMixin, TemplateView):
     required_action = CHANGE
+    post_action = CHANGE
     crumb = ""
 
     def dispatch(self, request, *args, **kwargs):

@@ -79,6 +79,13 @@ def get_scoped(queryset: QuerySet, user, action: str = VIEW, **lookup) -> Model:
     return obj
 
 
+def can_see(user, obj: Model) -> bool:
+    """True when the user may read this object; errors name another object only for those who can."""
+    if user is None:
+        return True
+    return scoped(type(obj).objects.filter(pk=obj.pk), user, VIEW).exists()
+
+
 def forget_cached_grants(user) -> None:
     """Drop the per-request cache after the user's assignments changed."""
     if hasattr(user, _CACHE_ATTR):

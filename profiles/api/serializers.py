@@ -15,6 +15,7 @@ from profiles.models import (
     VppToken,
 )
 from profiles.rules import SETTING_FIELDS
+from profiles.services import CERTIFICATES_REFUSED, VPP_TOKEN_REFUSED
 from tokens.api.serializers import ScopeTagBriefSerializer
 
 
@@ -62,13 +63,21 @@ class ProfileInputSerializer(InputSerializer):
     user_affinity = serializers.ChoiceField(choices=UserAffinity.choices, required=False)
     auth_method = serializers.ChoiceField(choices=AuthMethod.choices, required=False)
     install_company_portal = serializers.BooleanField(required=False)
-    vpp_token = serializers.PrimaryKeyRelatedField(queryset=VppToken.objects.all(), required=False, allow_null=True)
+    vpp_token = serializers.PrimaryKeyRelatedField(
+        queryset=VppToken.objects.all(),
+        required=False,
+        allow_null=True,
+        error_messages={"does_not_exist": VPP_TOKEN_REFUSED},
+    )
     single_app_mode = serializers.BooleanField(required=False)
     supervised = serializers.BooleanField(required=False)
     locked_enrollment = serializers.BooleanField(required=False)
     sync_with_computers = serializers.ChoiceField(choices=SyncWithComputers.choices, required=False)
     configurator_certificates = serializers.PrimaryKeyRelatedField(
-        queryset=ConfiguratorCertificate.objects.all(), many=True, required=False
+        queryset=ConfiguratorCertificate.objects.all(),
+        many=True,
+        required=False,
+        error_messages={"does_not_exist": CERTIFICATES_REFUSED},
     )
     await_final_configuration = serializers.BooleanField(required=False)
     apply_device_name_template = serializers.BooleanField(required=False)

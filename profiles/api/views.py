@@ -63,7 +63,7 @@ class ProfileViewSet(viewsets.GenericViewSet):
         token_id = values.pop("token", None)
         token = scoped(EnrollmentProgramToken.objects.filter(pk=token_id), request.user, VIEW).first()
         if token is None:
-            raise ApplicationError("Unknown token.", fields={"token": ["Choose a token you can see."]})
+            raise ApplicationError("Choose a token you can see.", fields={"token": ["Choose a token you can see."]})
         token = token_selectors.token_get(user=request.user, pk=token.pk, action=CHANGE)
         profile = services.profile_create(actor=request.user, token=token, values=values)
         return Response(self._output(profile), status=status.HTTP_201_CREATED)
