@@ -562,6 +562,7 @@ class CertificateUploadView(ConsoleMixin, TemplateView):
 class CertificateDeleteView(ConsoleMixin, TemplateView):
     """Delete a certificate that no profile uses (POST only, from the list's confirm dialog)."""
 
+    http_method_names = ["post"]  # it has no page: a GET is a 405, not a missing template
     required_action = CHANGE
     post_action = CHANGE
 

@@ -48,6 +48,7 @@ class SyncPanelView(ConsoleMixin, TemplateView):
 class SyncStartView(ConsoleMixin, TemplateView):
     """POST: start a manual (kind=manual) or full (kind=full) sync."""
 
+    http_method_names = ["post"]  # it has no page: a GET is a 405, not a missing template
     required_action = CHANGE
     post_action = CHANGE
 
