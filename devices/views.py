@@ -14,6 +14,7 @@ from depportal.accounts.roles import CHANGE, VIEW
 from depportal.accounts.scoping import can, is_administrator, scoped
 from depportal.console import ConsoleMixin
 from depportal.exceptions import ApplicationError
+from depportal.spreadsheet import CSV_CONTENT_TYPE
 from devices import selectors, services
 from devices.columns import BY_KEY, COLUMNS, cell_text, parse_ordering
 from devices.csv_import import MATCHED, MAX_BYTES, OUTCOME_LABELS, decode_upload
@@ -62,7 +63,7 @@ def _back(request, fallback: str) -> str:
 
 
 def _export_response(queryset, columns: list[str], name: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(services.device_export_lines(queryset, columns), content_type="text/csv")
+    response = StreamingHttpResponse(services.device_export_lines(queryset, columns), content_type=CSV_CONTENT_TYPE)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response
@@ -529,7 +530,9 @@ class DeviceImportReportView(ConsoleMixin, View):
 
     def get(self, request, pk):
         device_import = selectors.device_import_get(user=request.user, pk=pk)
-        response = StreamingHttpResponse(services.device_import_report_lines(device_import), content_type="text/csv")
+        response = StreamingHttpResponse(
+            services.device_import_report_lines(device_import), content_type=CSV_CONTENT_TYPE
+        )
         response["Content-Disposition"] = f'attachment; filename="device-import-{device_import.pk}.csv"'
         return response
 

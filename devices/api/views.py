@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from depportal.accounts.roles import CHANGE
 from depportal.api.permissions import RolePermission
+from depportal.spreadsheet import CSV_CONTENT_TYPE
 from devices import selectors, services
 from devices.api.serializers import (
     DeviceDetailSerializer,
@@ -148,7 +149,9 @@ class DeviceViewSet(viewsets.GenericViewSet):
         queryset = _filtered(request)
         wanted = [c.strip() for c in request.query_params.get("columns", "").split(",") if c.strip()]
         columns = clean_columns(wanted) if wanted else list(DEFAULT_COLUMNS)
-        response = StreamingHttpResponse(services.device_export_lines(queryset, columns), content_type="text/csv")
+        response = StreamingHttpResponse(
+            services.device_export_lines(queryset, columns), content_type=CSV_CONTENT_TYPE
+        )
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="devices-{stamp}.csv"'
         return response
