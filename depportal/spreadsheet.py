@@ -2,7 +2,7 @@
 
 As OWASP recommends (https://owasp.org/www-community/attacks/CSV_Injection, and ASVS 5.0 requirement
 1.2.10), a text cell that starts with =, +, -, @, tab, carriage return or NUL gets a leading single
-quote, which spreadsheets read as "this is text", and every field is quoted (RFC 4180).
+quote, which spreadsheets read as "this is text"; the csv module quotes fields as RFC 4180 asks.
 """
 
 import csv
@@ -26,10 +26,10 @@ class _Line:
 
 
 class SafeWriter:
-    """csv.writer with every field quoted and formula-like cells neutralised; writerow returns the line."""
+    """csv.writer with formula-like cells neutralised; writerow returns the line."""
 
     def __init__(self):
-        self._writer = csv.writer(_Line(), quoting=csv.QUOTE_ALL)
+        self._writer = csv.writer(_Line())
 
     def writerow(self, row) -> str:
         return self._writer.writerow([safe_cell(value) for value in row])

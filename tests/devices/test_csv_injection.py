@@ -1,7 +1,7 @@
 """Every CSV we write (export by API, console and bulk selection; the import report) neutralises formulas.
 
 A cell of Apple's or an uploader's text starting with =, +, -, @, tab or carriage return gets a leading
-single quote (OWASP's CSV injection advice), every field is quoted, and the type says UTF-8.
+single quote (OWASP's CSV injection advice), and the type says UTF-8.
 """
 
 import csv
@@ -20,7 +20,6 @@ HOSTILE = ['=HYPERLINK("http://evil.example")', "+1+cmd|' /C calc'!A0", "-2+3", 
 def _rows(response) -> list[list[str]]:
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     body = b"".join(response.streaming_content).decode()
-    assert body.startswith('"Line"') or body.startswith('"Serial number"')  # every field quoted
     return list(csv.reader(io.StringIO(body)))
 
 
