@@ -123,9 +123,20 @@ else:
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "depportal.accounts.passwords.VisibleVariedPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["depportal.accounts.throttle.SignInBackend"]
+# Failed sign-ins (console, Django admin, API token header) counted per account and per address within
+# the window; reaching a limit locks that account or address out for the lockout, which then ends by itself.
+SIGNIN_FAILURES_PER_ACCOUNT = env_int("DEPPORTAL_SIGNIN_FAILURES_PER_ACCOUNT", 5)
+SIGNIN_FAILURES_PER_ADDRESS = env_int("DEPPORTAL_SIGNIN_FAILURES_PER_ADDRESS", 20)
+SIGNIN_WINDOW_SECONDS = env_int("DEPPORTAL_SIGNIN_WINDOW_SECONDS", 900)
+SIGNIN_LOCKOUT_SECONDS = env_int("DEPPORTAL_SIGNIN_LOCKOUT_SECONDS", 900)
+# Django admin edits rows directly, past the services' rules and the audit log: off unless asked for.
+DJANGO_ADMIN_ENABLED = env_bool("DEPPORTAL_DJANGO_ADMIN", False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

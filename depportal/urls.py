@@ -1,13 +1,15 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from depportal.accounts.forms import AdminSignInForm, SignInForm
 from depportal.views import HomeView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tokens/", include("tokens.urls")),
     path("tokens/", include("syncjobs.urls")),
@@ -19,5 +21,5 @@ urlpatterns = [
     path("api/v1/", include("depportal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("admin/", admin.site.urls),
-]
+] + ([path("admin/", admin.site.urls)] if settings.DJANGO_ADMIN_ENABLED else [])
+admin.site.login_form = AdminSignInForm
