@@ -135,6 +135,9 @@ SIGNIN_FAILURES_PER_ACCOUNT = env_int("DEPPORTAL_SIGNIN_FAILURES_PER_ACCOUNT", 5
 SIGNIN_FAILURES_PER_ADDRESS = env_int("DEPPORTAL_SIGNIN_FAILURES_PER_ADDRESS", 20)
 SIGNIN_WINDOW_SECONDS = env_int("DEPPORTAL_SIGNIN_WINDOW_SECONDS", 900)
 SIGNIN_LOCKOUT_SECONDS = env_int("DEPPORTAL_SIGNIN_LOCKOUT_SECONDS", 900)
+# Webhook URLs on loopback, private or link-local addresses are refused (the server would call inside its
+# own network for whoever sets the URL) unless this allows them, for a receiver on the same network.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("DEPPORTAL_WEBHOOK_ALLOW_PRIVATE", False)
 # Django admin edits rows directly, past the services' rules and the audit log: off unless asked for.
 DJANGO_ADMIN_ENABLED = env_bool("DEPPORTAL_DJANGO_ADMIN", False)
 LOGIN_URL = "login"
