@@ -62,6 +62,7 @@ MIDDLEWARE = [
     # First: probes and the metrics scraper reach /healthz, /readyz, /metrics by internal address over HTTP.
     "depportal.ops.middleware.OpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "depportal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

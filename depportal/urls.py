@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from depportal.accounts.forms import AdminSignInForm, SignInForm
 from depportal.views import HomeView
@@ -20,6 +20,7 @@ urlpatterns = [
     path("tenant/notifications/", include("depportal.alerts.urls")),
     path("api/v1/", include("depportal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file, which the Content-Security-Policy allows.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ] + ([path("admin/", admin.site.urls)] if settings.DJANGO_ADMIN_ENABLED else [])
 admin.site.login_form = AdminSignInForm

@@ -48,3 +48,15 @@ def test_read_only_operator_cannot_create_an_import(client, onboard, admin_user,
     assert client.get("/devices/import/").status_code == 200  # looking is allowed
     response = client.post("/devices/import/", {"token": token.pk, "serial_numbers": "ABCD1234EFGH"})
     assert response.status_code == 403 and not DeviceImport.objects.exists()
+
+
+def test_pages_carry_a_content_security_policy_whose_nonce_the_inline_scripts_use(client, admin_user):
+    client.force_login(admin_user)
+    response = client.get("/devices/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in policy and "frame-ancestors 'none'" in policy
+    nonce = policy.split("'nonce-")[1].split("'")[0]
+    html = response.content.decode()
+    assert f'<script nonce="{nonce}">' in html, [line for line in html.splitlines() if "<script" in line]
+    assert " onclick=" not in html and " onchange=" not in html
+    assert client.get("/devices/")["Content-Security-Policy"] != policy  # a new nonce each response
