@@ -15,6 +15,7 @@ from depportal.accounts.models import ScopeTag
 from depportal.accounts.scoping import can_see, scope_tags_for
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
+from depportal.text import INVISIBLE_REFUSED, visible
 from profiles.models import ConfiguratorCertificate, VppToken
 
 MAX_UPLOAD_BYTES = 64 * 1024
@@ -68,6 +69,8 @@ def vpp_token_create(
     if existing is not None:
         raise _field_error("token_file", _already_uploaded("This VPP token", existing, actor))
     _check_licenses(licenses_total, licenses_used)
+    if name and not visible(name):
+        raise _field_error("name", INVISIBLE_REFUSED)
     tags = scope_tags_for(actor, scope_tags or [])
     vpp_token = VppToken(
         name=(name or "").strip() or parsed["org_name"] or "VPP token",
@@ -114,7 +117,7 @@ def vpp_token_update(
     with transaction.atomic():
         vpp_token = VppToken.objects.select_for_update().get(pk=vpp_token.pk)
         if name is not None and name.strip() != vpp_token.name:
-            if not name.strip():
+            if not visible(name):
                 raise _field_error("name", "A VPP token needs a name.")
             changes["name"] = [vpp_token.name, name.strip()]
             vpp_token.name = name.strip()
@@ -197,6 +200,8 @@ def configurator_certificate_create(
     if existing is not None:
         raise _field_error("certificate_file", _already_uploaded("This certificate", existing, actor))
     subject = certificate.subject.rfc4514_string()
+    if name and not visible(name):
+        raise _field_error("name", INVISIBLE_REFUSED)
     tags = scope_tags_for(actor, scope_tags or [])
     with transaction.atomic():
         record = ConfiguratorCertificate.objects.create(

@@ -23,6 +23,7 @@ from depportal.apple.tokenfile import (
 )
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
+from depportal.text import visible
 from syncjobs.policy import first_auto_sync_slot
 from tokens.models import EnrollmentProgramToken, TokenState
 
@@ -241,7 +242,7 @@ def _clean_apple_id(apple_id: str) -> str:
 
 def _set_name(token: EnrollmentProgramToken, name: str) -> None:
     name = name.strip()
-    if not name:
+    if not visible(name):  # empty, or only invisible characters
         raise _field_error("name", "A token needs a name.")
     if len(name) > 128:
         raise _field_error("name", "Use at most 128 characters.")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from depportal.accounts.models import DEFAULT_SCOPE_TAG, ApiToken, Role, RoleAssignment, ScopeTag
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError, Conflict
+from depportal.text import visible
 
 User = get_user_model()
 
@@ -32,7 +33,7 @@ def default_scope_tag() -> ScopeTag:
 def scope_tag_create(*, actor, name: str, description: str = "") -> ScopeTag:
     """Create a scope tag; names are unique (case-insensitively)."""
     name = name.strip()
-    if not name:
+    if not visible(name):
         raise ApplicationError("A scope tag needs a name.", fields={"name": ["This field is required."]})
     if ScopeTag.objects.filter(name__iexact=name).exists():
         raise Conflict(f"A scope tag named {name!r} exists already.", fields={"name": ["This name is taken."]})
@@ -47,7 +48,7 @@ def scope_tag_update(*, actor, tag: ScopeTag, name: str, description: str = "") 
     name = name.strip()
     if tag.is_default and name != tag.name:
         raise ApplicationError("The Default scope tag cannot be renamed.", fields={"name": ["Built-in name."]})
-    if not name:
+    if not visible(name):
         raise ApplicationError("A scope tag needs a name.", fields={"name": ["This field is required."]})
     if ScopeTag.objects.filter(name__iexact=name).exclude(pk=tag.pk).exists():
         raise Conflict(f"A scope tag named {name!r} exists already.", fields={"name": ["This name is taken."]})

@@ -8,14 +8,21 @@ from rest_framework.utils import html
 
 from depportal.accounts.models import ScopeTag
 from depportal.accounts.scoping import SCOPE_TAGS_REFUSED
+from depportal.text import INVISIBLE_REFUSED, visible
 
 _LIST_FIELDS = (ListField, ManyRelatedField, MultipleChoiceField)
 # PostgreSQL's integer: a larger number is refused as input rather than failing in the database.
 MAX_INTEGER = 2**31 - 1
 
 
+def _visible_or_empty(value: str) -> None:
+    if value and not visible(value):
+        raise serializers.ValidationError(INVISIBLE_REFUSED)
+
+
 class InputSerializer(serializers.Serializer):
-    """An API input: a form-encoded or multipart body reads exactly like the same JSON body; integers are bounded.
+    """An API input: a form-encoded or multipart body reads exactly like the same JSON body; integers are bounded
+    and text must show (a name of zero-width spaces is refused).
 
     DRF reads form data as a browser form would send it: an absent checkbox is False and an absent list
     is empty. API clients leave a field out to keep it, so a PATCH naming only `name` would otherwise
@@ -35,6 +42,8 @@ class InputSerializer(serializers.Serializer):
         fields = super().get_fields()
         for field in fields.values():
             field = getattr(field, "child", field)
+            if isinstance(field, serializers.CharField):
+                field.validators.append(_visible_or_empty)
             if isinstance(field, serializers.IntegerField) and field.max_value is None:
                 field.max_value = MAX_INTEGER
                 message = field.error_messages["max_value"].format(max_value=MAX_INTEGER)

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from depportal.api.serializers import InputSerializer, scope_tags_field
+from devices.csv_import import MAX_ROWS
 from profiles.alerts import vpp_token_alerts
 from profiles.apple_json import apple_profile_json
 from profiles.models import (
@@ -90,7 +91,9 @@ class ProfileInputSerializer(InputSerializer):
 
 
 class SerialNumbersSerializer(InputSerializer):
-    serial_numbers = serializers.ListField(child=serializers.CharField(allow_blank=True), allow_empty=False)
+    serial_numbers = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, max_length=64), allow_empty=False, max_length=MAX_ROWS
+    )
 
 
 class AssignmentJobSerializer(serializers.ModelSerializer):

@@ -131,6 +131,37 @@ API_CASES = [
     ("scope-tag-delete-in-use", "delete", "/api/v1/scope-tags/{tag}/", None, None, 409, "still used by"),
     ("json-nested-deep", "post", "/api/v1/scope-tags/", _deep_json(100_000), "application/json", 400, "nested"),
     ("json-number-overflow", "post", "/api/v1/scope-tags/", '{"name": 1e999}', "application/json", 400, "too large"),
+    ("token-name-invisible", "patch", "/api/v1/tokens/{token}/", {"name": "\u200b\u200b"}, "json", 400, "visible"),
+    ("scope-tag-name-invisible", "post", "/api/v1/scope-tags/", {"name": "\u2060 \u200d"}, "json", 400, "visible"),
+    ("vpp-name-invisible", "patch", "/api/v1/vpp-tokens/{vpp}/", {"name": "\u200b"}, "json", 400, "visible"),
+    (
+        "assign-serials-too-many",
+        "post",
+        "/api/v1/profiles/999/assign/",
+        {"serial_numbers": ["A"] * 50_001},
+        "json",
+        404,
+        "No enrollment profile",
+    ),
+    (
+        "restore-ids-too-many",
+        "post",
+        "/api/v1/devices/restore/",
+        {"ids": list(range(50_001))},
+        "json",
+        400,
+        "no more than 50000",
+    ),
+    ("restore-id-huge", "post", "/api/v1/devices/restore/", {"ids": [10**12]}, "json", 400, "less than or equal"),
+    (
+        "token-start-name-huge",
+        "post",
+        "/api/v1/tokens/",
+        {"data_sharing_consent": True, "name": "x" * 129},
+        "json",
+        400,
+        "no more than 128",
+    ),
 ]
 
 
@@ -214,6 +245,22 @@ CONSOLE_CASES = [
         "expDate",
     ),
     ("scope-tag-delete-in-use", "post", "/tenant/scope-tags/{tag}/", {"delete": "yes"}, 302, ""),
+    (
+        "token-edit-name-invisible",
+        "post",
+        "/tokens/{token}/edit/",
+        {"name": "\u200b\u200b", "apple_id": "it@example.com"},
+        200,
+        "A token needs a name.",
+    ),
+    (
+        "scope-tag-create-invisible",
+        "post",
+        "/tenant/scope-tags/",
+        {"name": "\u200b"},
+        200,
+        "This field is required.",
+    ),
 ]
 
 
