@@ -194,7 +194,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "depportal.api.pagination.StandardPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "depportal.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "depportal.api.exceptions.exception_handler",
     "PAGE_SIZE": 100,
 }

@@ -51,6 +51,11 @@ def _deep_json(depth: int) -> str:
 
 # (id, client, method, url, body, content type or format, status, words the answer must contain)
 API_CASES = [
+    ("tokens-state-unknown", "get", "/api/v1/tokens/?state=AAA", None, None, 400, "not a valid choice"),
+    ("tokens-ordering-unknown", "get", "/api/v1/tokens/?ordering=password", None, None, 400, "not a valid choice"),
+    ("offset-null", "get", "/api/v1/profiles/?offset=null", None, None, 400, "whole number from 0"),
+    ("limit-zero", "get", "/api/v1/vpp-tokens/?limit=0", None, None, 400, "whole number from 1 to 1000"),
+    ("devices-limit-text", "get", "/api/v1/devices/?limit=abc", None, None, 400, "whole number from 1 to 1000"),
     ("token-id-abc", "get", "/api/v1/tokens/abc/", None, None, 404, "No enrollment program token"),
     (
         "token-id-huge",

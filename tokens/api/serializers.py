@@ -5,6 +5,7 @@ from depportal.accounts.models import ScopeTag
 from depportal.api.serializers import InputSerializer, scope_tags_field
 from tokens.alerts import token_alerts
 from tokens.models import EnrollmentProgramToken
+from tokens.selectors import TOKEN_ORDERINGS
 
 
 class ScopeTagBriefSerializer(serializers.ModelSerializer):
@@ -81,6 +82,19 @@ class TokenOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(TokenAlertSerializer(many=True))
     def get_alerts(self, token) -> list[dict]:
         return [alert.as_dict() for alert in token_alerts(token)]
+
+
+class TokenListQuerySerializer(InputSerializer):
+    """The token list's query: an unknown state or ordering is refused rather than ignored."""
+
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Name, Apple ID, Apple server or organisation contains",
+    )
+    state = serializers.ChoiceField(choices=["pending", "active", "terms_not_accepted", "error"], required=False)
+    ordering = serializers.ChoiceField(choices=list(TOKEN_ORDERINGS), required=False, default="name")
 
 
 class TokenStartInputSerializer(InputSerializer):
