@@ -4,20 +4,32 @@ Fails on any server error and on any response that breaks the schema; it grows w
 (Driven through schemathesis' Python API: its pytest loader does not run under pytest 9.)
 """
 
+import os
+
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from schemathesis.checks import CHECKS as ALL_CHECKS
+from schemathesis.checks import load_all_checks, not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from depportal.accounts.services import api_token_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-EXAMPLES_PER_OPERATION = 6
+# CI's bounded budget; the longer run in the README raises it (and can ask for every check) by environment.
+EXAMPLES_PER_OPERATION = int(os.environ.get("DEPPORTAL_SCHEMATHESIS_EXAMPLES", "6"))
+load_all_checks()
+CHECKS = (
+    list(ALL_CHECKS.get_all())
+    if os.environ.get("DEPPORTAL_SCHEMATHESIS_CHECKS") == "all"
+    else [not_a_server_error, response_schema_conformance]
+)
 
 
-def test_every_operation_conforms_to_the_schema(live_server, django_user_model):
+def test_every_operation_conforms_to_the_schema(live_server, django_user_model, settings):
+    settings.SIGNIN_FAILURES_PER_ADDRESS = 10**6  # some checks send wrong credentials on purpose
     admin = django_user_model.objects.create_superuser(username="schema-admin", password="x-pass-123456")
     _, key = api_token_create(actor=None, user=admin, name="schemathesis")
     headers = {"Authorization": f"Token {key}"}
@@ -31,16 +43,14 @@ def test_every_operation_conforms_to_the_schema(live_server, django_user_model):
 
         @given(case=operation.as_strategy())
         # Derandomized: the same examples every run, so CI is repeatable; raise the count to explore more.
-        @settings(
+        @hypothesis_settings(
             max_examples=EXAMPLES_PER_OPERATION,
             deadline=None,
             derandomize=True,
             suppress_health_check=list(HealthCheck),
         )
         def exercise(case):
-            response = case.call_and_validate(
-                headers=headers, checks=[not_a_server_error, response_schema_conformance]
-            )
+            response = case.call_and_validate(headers=headers, checks=CHECKS)
             calls.append(response.status_code)
 
         try:
