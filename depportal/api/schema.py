@@ -15,6 +15,7 @@ ERRORS = {
     "401": "No valid credentials.",
     "403": "Your roles do not allow this.",
     "404": "Not found, or not within your scope tags.",
+    "409": "In conflict with what is stored (a name taken, an object still in use).",
     "429": "Too many requests, or sign-in locked out for a while: see Retry-After.",
 }
 
@@ -28,3 +29,18 @@ class AutoSchema(openapi.AutoSchema):
                     openapi.OpenApiResponse(ErrorSerializer, description=description), status, direction=direction
                 )
         return responses
+
+
+# RequestBoundsMiddleware refuses NUL in an address; the schema says so for every text query parameter.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def document_query_bounds(result, generator, request, public):
+    """drf-spectacular postprocessing hook: text query parameters cannot hold NUL."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                schema = parameter.get("schema", {})
+                if parameter.get("in") == "query" and schema.get("type") == "string" and "enum" not in schema:
+                    schema.setdefault("pattern", NO_NUL)
+    return result
