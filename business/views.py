@@ -29,6 +29,7 @@ def _connection_crumb():
 class _BusinessMixin(ConsoleMixin):
     # The organisation's inventory spans every token and scope tag: administrators only.
     required_action = "administer"
+    post_action = "administer"
 
     def dispatch(self, request, *args, **kwargs):
         self.connection = services.connection_get()

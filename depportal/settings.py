@@ -63,9 +63,11 @@ MIDDLEWARE = [
     # First: probes and the metrics scraper reach /healthz, /readyz, /metrics by internal address over HTTP.
     "depportal.ops.middleware.OpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "depportal.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "depportal.middleware.RequestBoundsMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -124,9 +126,23 @@ else:
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "depportal.accounts.passwords.VisibleVariedPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["depportal.accounts.throttle.SignInBackend"]
+# Failed sign-ins (console, Django admin, API token header) counted per account and per address within
+# the window; reaching a limit locks that account or address out for the lockout, which then ends by itself.
+SIGNIN_FAILURES_PER_ACCOUNT = env_int("DEPPORTAL_SIGNIN_FAILURES_PER_ACCOUNT", 5)
+SIGNIN_FAILURES_PER_ADDRESS = env_int("DEPPORTAL_SIGNIN_FAILURES_PER_ADDRESS", 20)
+SIGNIN_WINDOW_SECONDS = env_int("DEPPORTAL_SIGNIN_WINDOW_SECONDS", 900)
+SIGNIN_LOCKOUT_SECONDS = env_int("DEPPORTAL_SIGNIN_LOCKOUT_SECONDS", 900)
+# Webhook URLs on loopback, private or link-local addresses are refused (the server would call inside its
+# own network for whoever sets the URL) unless this allows them, for a receiver on the same network.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("DEPPORTAL_WEBHOOK_ALLOW_PRIVATE", False)
+# Django admin edits rows directly, past the services' rules and the audit log: off unless asked for.
+DJANGO_ADMIN_ENABLED = env_bool("DEPPORTAL_DJANGO_ADMIN", False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -173,9 +189,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "depportal.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "depportal.api.pagination.StandardPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "depportal.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "depportal.api.exceptions.exception_handler",
     "PAGE_SIZE": 100,
 }
@@ -192,6 +213,10 @@ SPECTACULAR_SETTINGS = {
         "BusinessActivityKindEnum": "business.models.ActivityKind",
         "BusinessConnectionKindEnum": "business.models.ConnectionKind",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "depportal.api.schema.document_query_bounds",
+    ],
 }
 
 # Celery: Redis when configured; otherwise kombu's filesystem transport, so the embedded run still

@@ -1,14 +1,16 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from depportal.accounts.views import PasswordSetView
+from depportal.accounts.forms import AdminSignInForm, SignInForm
 from depportal.views import HomeView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/<uidb64>/<token>/", PasswordSetView.as_view(), name="password_reset_confirm"),
     path("tokens/", include("tokens.urls")),
@@ -21,6 +23,7 @@ urlpatterns = [
     path("tenant/business/", include("business.urls")),
     path("api/v1/", include("depportal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("admin/", admin.site.urls),
-]
+    # The split view serves Swagger UI's start-up script as a file, which the Content-Security-Policy allows.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+] + ([path("admin/", admin.site.urls)] if settings.DJANGO_ADMIN_ENABLED else [])
+admin.site.login_form = AdminSignInForm

@@ -69,11 +69,16 @@ def _delimiter(text: str) -> str:
 def parse_serials(text: str) -> list[InputRow]:
     """Every input line with its serial or the reason it cannot be used; duplicates point at the first line."""
     text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        raise ApplicationError(
+            "This file holds NUL characters, so it is not CSV text: save it as CSV (UTF-8).",
+            fields={"csv_file": ["This file holds NUL characters."]},
+        )
     reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     rows: list[InputRow] = []
     seen: dict[str, int] = {}
     data_rows = 0
-    for cells in reader:
+    for cells in _rows(reader):
         line = reader.line_num
         cells = [cell.strip() for cell in cells]
         row = InputRow(line=line, text=",".join(cells)[:200])
@@ -96,6 +101,15 @@ def parse_serials(text: str) -> list[InputRow]:
         if not row.outcome:
             seen[row.serial] = line
     return rows
+
+
+def _rows(reader):
+    """The reader's rows; a field past the csv module's limit (131,072 characters) is the uploader's error."""
+    try:
+        yield from reader
+    except csv.Error as error:
+        message = f"Line {reader.line_num} cannot be read as CSV: a field is too long or malformed ({error})."
+        raise ApplicationError(message, fields={"csv_file": [message]}) from None
 
 
 def _check(serial: str, cells: list[str], seen: dict[str, int]) -> tuple[str, str]:

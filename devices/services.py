@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError, Conflict
+from depportal.spreadsheet import SafeWriter
 from devices.columns import ROW_VALUES, DeviceRow, clean_columns, csv_header, csv_row
 from devices.csv_import import ALREADY, DUPLICATE, MATCHED, OTHER_PLATFORM, OUTCOME_LABELS, UNKNOWN, parse_serials
 from devices.filters import PLATFORMS
@@ -203,23 +204,15 @@ def device_import_confirm(*, actor, device_import: DeviceImport):
 
 def device_import_report_lines(device_import: DeviceImport) -> Iterator[str]:
     """The import's every line with its outcome and reason, as CSV text (streamed)."""
-    buffer = _Line()
-    writer = csv.writer(buffer)
+    writer = SafeWriter()  # the input is the uploader's text
     yield writer.writerow(["Line", "Input", "Serial number", "Outcome", "Reason"])
     for line, text, serial, outcome, reason in device_import.rows:
         yield writer.writerow([line, text, serial, OUTCOME_LABELS.get(outcome, outcome), reason])
 
 
-class _Line:
-    """A file-like object whose write returns the text, so csv.writer can feed a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def device_export_lines(queryset: QuerySet[Device], columns: list[str]) -> Iterator[str]:
     """CSV lines of every matching device, read in id-ordered chunks so memory stays flat at any size."""
-    writer = csv.writer(_Line())
+    writer = SafeWriter()  # cells hold Apple's text (descriptions, asset tags), which no one vetted
     yield writer.writerow(csv_header(columns))
     last = 0
     while True:

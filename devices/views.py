@@ -14,6 +14,7 @@ from depportal.accounts.roles import CHANGE, VIEW
 from depportal.accounts.scoping import can, is_administrator, scoped
 from depportal.console import ConsoleMixin
 from depportal.exceptions import ApplicationError
+from depportal.spreadsheet import CSV_CONTENT_TYPE
 from devices import selectors, services
 from devices.columns import BY_KEY, COLUMNS, cell_text, parse_ordering
 from devices.csv_import import MATCHED, MAX_BYTES, OUTCOME_LABELS, decode_upload
@@ -91,7 +92,7 @@ def _back(request, fallback: str) -> str:
 
 
 def _export_response(queryset, columns: list[str], name: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(services.device_export_lines(queryset, columns), content_type="text/csv")
+    response = StreamingHttpResponse(services.device_export_lines(queryset, columns), content_type=CSV_CONTENT_TYPE)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response
@@ -255,6 +256,7 @@ class DeviceBulkView(_DeviceListBase):
 
     template_name = "devices/bulk_confirm.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def required_action_for(self, request) -> str:
         return VIEW if request.POST.get("action") == "export" else CHANGE
@@ -348,6 +350,8 @@ def _int(value) -> int | None:
 class DeviceColumnsView(ConsoleMixin, View):
     """Remember the columns the user picked for the device list."""
 
+    post_action = VIEW  # the user's own preference, not the tenant's data
+
     def post(self, request, *args, **kwargs):
         form = ColumnsForm(request.POST)
         if form.is_valid():
@@ -417,6 +421,7 @@ class DeviceDeleteView(_DevicePage):
 
     template_name = "devices/device_confirm_delete.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -437,6 +442,7 @@ class DeviceRestoreView(_DevicePage):
     """Remove the portal's tombstone from one device."""
 
     required_action = CHANGE
+    post_action = CHANGE
 
     def post(self, request, pk):
         services.device_restore(actor=request.user, devices=Device.objects.filter(pk=self.device.pk))
@@ -448,6 +454,7 @@ class DeviceImportView(ConsoleMixin, TemplateView):
     """Paste or upload serial numbers; the preview comes next and nothing changes before it is confirmed."""
 
     template_name = "devices/import_form.html"
+    post_action = CHANGE  # the preview is stored, and confirming it assigns profiles
 
     def dispatch(self, request, *args, **kwargs):
         self.token = None
@@ -513,6 +520,7 @@ class DeviceImportDetailView(ConsoleMixin, TemplateView):
     """The import's preview: what will be applied, what will not and why; confirming starts the assignment."""
 
     template_name = "devices/import_preview.html"
+    post_action = CHANGE
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
@@ -562,7 +570,9 @@ class DeviceImportReportView(ConsoleMixin, View):
 
     def get(self, request, pk):
         device_import = selectors.device_import_get(user=request.user, pk=pk)
-        response = StreamingHttpResponse(services.device_import_report_lines(device_import), content_type="text/csv")
+        response = StreamingHttpResponse(
+            services.device_import_report_lines(device_import), content_type=CSV_CONTENT_TYPE
+        )
         response["Content-Disposition"] = f'attachment; filename="device-import-{device_import.pk}.csv"'
         return response
 

@@ -418,13 +418,18 @@ def _clean(values: dict) -> dict:
     return cleaned
 
 
+# The same words for an id of another scope and one of nobody's (the API's fields say them too).
+VPP_TOKEN_REFUSED = "Choose a VPP token you can see."
+CERTIFICATES_REFUSED = "Choose certificates you can see."
+
+
 def _check_reachable(actor, values: dict) -> None:
     """The VPP token and certificates must be ones the actor may see."""
     if actor is None:
         return
     vpp_token = values.get("vpp_token")
     if vpp_token is not None and not scoped(VppToken.objects.filter(pk=vpp_token.pk), actor, VIEW).exists():
-        raise ApplicationError("Unknown VPP token.", fields={"vpp_token": ["Choose a VPP token you can see."]})
+        raise ApplicationError(VPP_TOKEN_REFUSED, fields={"vpp_token": [VPP_TOKEN_REFUSED]})
     certificates = values.get("configurator_certificates") or []
     visible = set(
         scoped(ConfiguratorCertificate.objects.filter(pk__in=[c.pk for c in certificates]), actor, VIEW).values_list(
@@ -432,9 +437,7 @@ def _check_reachable(actor, values: dict) -> None:
         )
     )
     if any(cert.pk not in visible for cert in certificates):
-        raise ApplicationError(
-            "Unknown certificate.", fields={"configurator_certificates": ["Choose certificates you can see."]}
-        )
+        raise ApplicationError(CERTIFICATES_REFUSED, fields={"configurator_certificates": [CERTIFICATES_REFUSED]})
 
 
 def _apply(profile: EnrollmentProfile, values: dict) -> None:

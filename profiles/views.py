@@ -156,6 +156,7 @@ class _WizardView(TemplateView):
 
     template_name = "profiles/profile_wizard.html"
     required_action = CHANGE
+    post_action = CHANGE
     editing = False
 
     def form(self, data=None, initial=None) -> ProfileForm:
@@ -327,6 +328,7 @@ class ProfilePushView(_ProfilePage):
     """Push again after Apple refused or could not be reached."""
 
     required_action = CHANGE
+    post_action = CHANGE
 
     def post(self, request, pk):
         profile = services.profile_push(actor=request.user, profile=self.profile)
@@ -339,6 +341,7 @@ class ProfileDeleteView(_ProfilePage):
 
     template_name = "profiles/profile_confirm_delete.html"
     required_action = CHANGE
+    post_action = CHANGE
     crumb = "Delete"
 
     def get_context_data(self, **kwargs):
@@ -363,6 +366,7 @@ class DefaultProfileView(_TokenPage):
 
     template_name = "profiles/default_profile.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_breadcrumbs(self):
         return [*_token_crumbs(self.token), ("Set default profile", None)]
@@ -402,6 +406,7 @@ class ProfileAssignView(_ProfilePage):
 
     template_name = "profiles/profile_assign.html"
     required_action = CHANGE
+    post_action = CHANGE
     action = JobAction.ASSIGN
 
     @property
@@ -532,6 +537,7 @@ class VppTokenUploadView(ConsoleMixin, TemplateView):
 
     template_name = "profiles/vpp_token_form.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_breadcrumbs(self):
         return [*_vpp_crumbs(), ("Upload", None)]
@@ -582,6 +588,7 @@ class VppTokenRefreshView(ConsoleMixin, View):
     """Read the licence counts from Apple now (the schedule does it every few hours)."""
 
     required_action = CHANGE
+    post_action = CHANGE
 
     def post(self, request, pk):
         vpp_token = selectors.vpp_token_get(user=request.user, pk=pk, action=CHANGE)
@@ -595,6 +602,7 @@ class VppTokenEditView(ConsoleMixin, TemplateView):
 
     template_name = "profiles/vpp_token_form.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
@@ -654,6 +662,7 @@ class CertificateUploadView(ConsoleMixin, TemplateView):
 
     template_name = "profiles/vpp_token_form.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_breadcrumbs(self):
         return [*_vpp_crumbs(), ("Apple Configurator certificate", None)]
@@ -695,7 +704,9 @@ def _wants_json(request) -> bool:
 class CertificateDeleteView(ConsoleMixin, TemplateView):
     """Delete a certificate that no profile uses (POST only, from the list's confirm dialog)."""
 
+    http_method_names = ["post"]  # it has no page: a GET is a 405, not a missing template
     required_action = CHANGE
+    post_action = CHANGE
 
     def post(self, request, pk):
         certificate = selectors.certificate_get(user=request.user, pk=pk, action=CHANGE)

@@ -18,11 +18,15 @@ from depportal.accounts.roles import CHANGE
 from depportal.accounts.scoping import scope_tag_ids
 from depportal.accounts.services import default_scope_tag
 from depportal.apple.vpp import AppsAndBooksClient, VppError, parse_apple_time
+from depportal.accounts.scoping import can_see, scope_tags_for
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
+from depportal.text import INVISIBLE_REFUSED, visible
 from profiles.models import ConfiguratorCertificate, VppToken
 
 MAX_UPLOAD_BYTES = 64 * 1024
+# Far above any Apple Business Manager purchase, and inside the database's integer.
+MAX_LICENSES = 10_000_000
 
 
 def _field_error(field: str, message: str) -> ApplicationError:
@@ -46,6 +50,8 @@ def read_vpp_token_file(data: bytes) -> dict:
     s_token = payload.get("sToken") or payload.get("token")
     if not isinstance(s_token, str) or not s_token:
         raise _field_error("token_file", "This VPP token file has no sToken.")
+    if "\x00" in s_token or "\x00" in str(payload.get("orgName") or ""):
+        raise _field_error("token_file", "This VPP token file holds NUL characters: download it again from Apple.")
     expires_at = _parse_exp_date(payload.get("expDate"))
     if expires_at is None:
         raise _field_error("token_file", "This VPP token file has no readable expDate.")
@@ -67,9 +73,11 @@ def vpp_token_create(
     fingerprint = hashlib.sha256(parsed["s_token"].encode()).hexdigest()
     existing = VppToken.objects.filter(s_token_fingerprint=fingerprint).first()
     if existing is not None:
-        raise _field_error("token_file", f"This VPP token is already uploaded as {existing.name!r}.")
+        raise _field_error("token_file", _already_uploaded("This VPP token", existing, actor))
     _check_licenses(licenses_total, licenses_used)
-    tags = _scope_tags_for(actor, scope_tags or [])
+    if name and not visible(name):
+        raise _field_error("name", INVISIBLE_REFUSED)
+    tags = scope_tags_for(actor, scope_tags or [])
     vpp_token = VppToken(
         name=(name or "").strip() or parsed["org_name"] or "VPP token",
         apple_id=(apple_id or "").strip(),
@@ -180,7 +188,7 @@ def vpp_token_update(
     with transaction.atomic():
         vpp_token = VppToken.objects.select_for_update().get(pk=vpp_token.pk)
         if name is not None and name.strip() != vpp_token.name:
-            if not name.strip():
+            if not visible(name):
                 raise _field_error("name", "A VPP token needs a name.")
             changes["name"] = [vpp_token.name, name.strip()]
             vpp_token.name = name.strip()
@@ -206,7 +214,7 @@ def vpp_token_update(
         _save_unique(vpp_token)
         if scope_tags is not None:
             before = sorted(tag.name for tag in vpp_token.scope_tags.all())
-            tags = _scope_tags_for(actor, scope_tags)
+            tags = scope_tags_for(actor, scope_tags, keeping=vpp_token)
             if before != sorted(tag.name for tag in tags):
                 changes["scope_tags"] = [before, sorted(tag.name for tag in tags)]
                 vpp_token.scope_tags.set(tags)
@@ -263,9 +271,11 @@ def configurator_certificate_create(
     fingerprint = hashlib.sha256(der).hexdigest()
     existing = ConfiguratorCertificate.objects.filter(fingerprint_sha256=fingerprint).first()
     if existing is not None:
-        raise _field_error("certificate_file", f"This certificate is already uploaded as {existing.name!r}.")
+        raise _field_error("certificate_file", _already_uploaded("This certificate", existing, actor))
     subject = certificate.subject.rfc4514_string()
-    tags = _scope_tags_for(actor, scope_tags or [])
+    if name and not visible(name):
+        raise _field_error("name", INVISIBLE_REFUSED)
+    tags = scope_tags_for(actor, scope_tags or [])
     with transaction.atomic():
         record = ConfiguratorCertificate.objects.create(
             name=(name or "").strip()[:128] or _common_name(certificate) or subject[:128] or "Apple Configurator",
@@ -309,6 +319,13 @@ def configurator_certificate_delete(*, actor, certificate: ConfiguratorCertifica
 # Helpers
 
 
+def _already_uploaded(what: str, existing, actor) -> str:
+    # Its name only for those who can see it: others learn nothing of another scope's uploads.
+    if can_see(actor, existing):
+        return f"{what} is already uploaded as {existing.name!r}."
+    return f"{what} is already uploaded to DEP Portal; ask an Administrator."
+
+
 def _common_name(certificate: x509.Certificate) -> str:
     names = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     return str(names[0].value)[:128] if names else ""
@@ -323,16 +340,17 @@ def _parse_exp_date(value) -> datetime | None:
         text = f"{text[:-2]}:{text[-2:]}"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: 9999-12-31 with a negative offset is past year 9999 in UTC
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def _check_licenses(total: int, used: int) -> None:
-    if total < 0:
-        raise _field_error("licenses_total", "Enter zero or more licenses.")
-    if used < 0:
-        raise _field_error("licenses_used", "Enter zero or more licenses.")
+    for field, count in (("licenses_total", total), ("licenses_used", used)):
+        if count < 0:
+            raise _field_error(field, "Enter zero or more licenses.")
+        if count > MAX_LICENSES:
+            raise _field_error(field, f"Enter at most {MAX_LICENSES:,} licenses.")
     if used > total:
         raise _field_error("licenses_used", "More licenses used than the token holds: check both numbers.")
 
@@ -347,18 +365,3 @@ def _save_unique(vpp_token: VppToken) -> None:
                 "name", f"Another VPP token is named {vpp_token.name!r}; choose another name."
             ) from None
         raise
-
-
-def _scope_tags_for(actor, chosen: list[ScopeTag]) -> list[ScopeTag]:
-    """The tags an actor may put on a VPP token or certificate; default Default (admins) or their own tags."""
-    allowed = scope_tag_ids(actor, CHANGE) if actor is not None else None
-    chosen = list(dict.fromkeys(chosen))
-    if allowed is not None:
-        foreign = sorted(tag.name for tag in chosen if tag.pk not in allowed)
-        if foreign:
-            raise _field_error("scope_tags", f"You cannot use the scope tags {', '.join(foreign)}.")
-    if chosen:
-        return chosen
-    if allowed is None:
-        return [default_scope_tag()]
-    return list(ScopeTag.objects.filter(pk__in=allowed))

@@ -48,7 +48,9 @@ class SyncPanelView(ConsoleMixin, TemplateView):
 class SyncStartView(ConsoleMixin, TemplateView):
     """POST: start a manual (kind=manual) or full (kind=full) sync."""
 
+    http_method_names = ["post"]  # it has no page: a GET is a 405, not a missing template
     required_action = CHANGE
+    post_action = CHANGE
 
     def post(self, request, pk):
         token = token_get(user=request.user, pk=pk, action=CHANGE)
@@ -67,6 +69,7 @@ class SyncResetCursorView(ConsoleMixin, TemplateView):
 
     template_name = "syncjobs/reset_cursor_confirm.html"
     required_action = "administer"
+    post_action = "administer"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -87,6 +87,15 @@ def reader_a(make_user, tag_a):
     return make_user("reader_a", Role.READ_ONLY, [tag_a])
 
 
+@pytest.fixture(autouse=True)
+def _no_signin_lockouts():
+    """Each test starts with no failed sign-ins counted: the test client always comes from 127.0.0.1."""
+    yield
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    for key in client.scan_iter(match="*signin:*"):
+        client.delete(key)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fresh_redis():
     """Start from an empty Redis database: cached Apple sessions of an earlier run mean nothing now."""

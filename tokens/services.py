@@ -12,9 +12,7 @@ from django.utils import timezone
 
 from depportal import crypto
 from depportal.accounts.models import ScopeTag
-from depportal.accounts.roles import CHANGE
-from depportal.accounts.scoping import scope_tag_ids
-from depportal.accounts.services import default_scope_tag
+from depportal.accounts.scoping import can_see, scope_tags_for
 from depportal.apple import AccessDenied, AppleError, AuthenticationFailed, DEPClient, TermsNotSigned
 from depportal.apple.client import LocalSessionStore
 from depportal.apple.tokenfile import (
@@ -25,6 +23,7 @@ from depportal.apple.tokenfile import (
 )
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
+from depportal.text import visible
 from tokens.models import EnrollmentProgramToken, TokenState
 from tokens.signals import token_activated
 
@@ -61,10 +60,10 @@ def token_start(*, actor, data_sharing_consent: bool, name: str = "") -> Enrollm
             private_key_encrypted=crypto.encrypt(private_key_pem),
             created_by=actor,
         )
-        token.scope_tags.set(_scope_tags_for(actor, []))
+        token.scope_tags.set(scope_tags_for(actor, []))
         if name.strip():
             _set_name(token, name)
-            token.save(update_fields=["name"])
+            _save_unique(token)
         _audit(actor, "consent", token, {"data_sharing_consent": True})
     return token
 
@@ -88,8 +87,10 @@ def token_activate(
     name: str = "",
 ) -> EnrollmentProgramToken:
     """Step 4: decrypt the uploaded .p7m with the wizard's key, validate it at Apple, and store it."""
-    tags = _scope_tags_for(actor, scope_tags or [])
-    apple_id, credentials, account = _check_upload(token, token_file=token_file, apple_id=apple_id, name=name)
+    tags = scope_tags_for(actor, scope_tags or [])
+    apple_id, credentials, account = _check_upload(
+        actor, token, token_file=token_file, apple_id=apple_id, name=name
+    )
     now = timezone.now()
     with transaction.atomic():
         token = EnrollmentProgramToken.objects.select_for_update().get(pk=token.pk)
@@ -119,12 +120,14 @@ def token_activate(
     return token
 
 
-def token_check_upload(*, token: EnrollmentProgramToken, token_file: bytes, apple_id: str, name: str = "") -> dict:
+def token_check_upload(
+    *, actor, token: EnrollmentProgramToken, token_file: bytes, apple_id: str, name: str = ""
+) -> dict:
     """The wizard's Apple token step, checked as it is left: the same checks as Create, nothing stored.
 
     Returns what Review + create shows: the Apple MDM server and organisation the token belongs to.
     """
-    apple_id, credentials, account = _check_upload(token, token_file=token_file, apple_id=apple_id, name=name)
+    apple_id, credentials, account = _check_upload(actor, token, token_file=token_file, apple_id=apple_id, name=name)
     return {
         "apple_id": apple_id,
         "name": name.strip() or account.get("server_name") or "Enrollment program token",
@@ -136,7 +139,7 @@ def token_check_upload(*, token: EnrollmentProgramToken, token_file: bytes, appl
 
 def token_check_scope_tags(*, actor, scope_tags: list[ScopeTag]) -> list[ScopeTag]:
     """The wizard's scope tags step, checked as it is left: the tags Create would put on the token."""
-    return _scope_tags_for(actor, scope_tags)
+    return scope_tags_for(actor, scope_tags)
 
 
 def token_renew(*, actor, token: EnrollmentProgramToken, token_file: bytes, apple_id: str) -> EnrollmentProgramToken:
@@ -201,7 +204,7 @@ def token_update(
         _save_unique(token)
         if scope_tags is not None:
             before = sorted(tag.name for tag in token.scope_tags.all())
-            tags = _scope_tags_for(actor, scope_tags, keeping=token)
+            tags = scope_tags_for(actor, scope_tags, keeping=token)
             after = sorted(tag.name for tag in tags)
             if before != after:
                 changes["scope_tags"] = [before, after]
@@ -253,7 +256,7 @@ def _clean_apple_id(apple_id: str) -> str:
 
 def _set_name(token: EnrollmentProgramToken, name: str) -> None:
     name = name.strip()
-    if not name:
+    if not visible(name):  # empty, or only invisible characters
         raise _field_error("name", "A token needs a name.")
     if len(name) > 128:
         raise _field_error("name", "Use at most 128 characters.")
@@ -270,28 +273,8 @@ def _save_unique(token: EnrollmentProgramToken) -> None:
         raise
 
 
-def _scope_tags_for(actor, chosen: list[ScopeTag], *, keeping: EnrollmentProgramToken | None = None) -> list[ScopeTag]:
-    """Validate the tags an actor puts on a token; default to Default (admins) or their own tags."""
-    allowed = scope_tag_ids(actor, CHANGE) if actor is not None else None
-    chosen = list(dict.fromkeys(chosen))
-    if allowed is not None:
-        foreign = [tag.name for tag in chosen if tag.pk not in allowed]
-        if foreign:
-            raise _field_error("scope_tags", f"You cannot use the scope tags {', '.join(sorted(foreign))}.")
-        if keeping is not None and chosen:
-            # Tags outside the actor's reach stay: they belong to other admins' view of this token.
-            chosen += [tag for tag in keeping.scope_tags.all() if tag.pk not in allowed]
-    if chosen:
-        return chosen
-    if allowed is None:
-        return [default_scope_tag()]
-    if keeping is not None:
-        raise _field_error("scope_tags", "Keep at least one scope tag, or the token disappears from your view.")
-    return list(ScopeTag.objects.filter(pk__in=allowed))
-
-
 def _check_upload(
-    token: EnrollmentProgramToken, *, token_file: bytes, apple_id: str, name: str
+    actor, token: EnrollmentProgramToken, *, token_file: bytes, apple_id: str, name: str
 ) -> tuple[str, ServerTokenCredentials, dict]:
     if not token.is_pending:
         raise ApplicationError("This token is already set up; use Renew to upload a new server token.")
@@ -307,7 +290,7 @@ def _check_upload(
             raise _field_error("name", f"Another token is named {name.strip()!r}; choose another name.")
     credentials = _read_token_file(token, token_file)
     account = _fetch_account(token, credentials)
-    _refuse_server_of_another_token(token, account)
+    _refuse_server_of_another_token(actor, token, account)
     return apple_id, credentials, account
 
 
@@ -364,14 +347,16 @@ def _fetch_account(token: EnrollmentProgramToken, credentials: ServerTokenCreden
         client.close()
 
 
-def _refuse_server_of_another_token(token: EnrollmentProgramToken, account: dict) -> None:
+def _refuse_server_of_another_token(actor, token: EnrollmentProgramToken, account: dict) -> None:
     other = EnrollmentProgramToken.objects.exclude(pk=token.pk).filter(server_uuid=account.get("server_uuid")).first()
-    if other is not None:
-        raise _field_error(
-            "token_file",
-            f"This server token belongs to the Apple MDM server {account.get('server_name')!r}, which is already "
-            f"connected here as {other.name!r}. Use Renew on that token instead.",
-        )
+    if other is None:
+        return
+    server = f"This server token belongs to the Apple MDM server {account.get('server_name')!r}, which is already"
+    if can_see(actor, other):  # another scope's token is not named to those who cannot see it
+        message = f"{server} connected here as {other.name!r}. Use Renew on that token instead."
+    else:
+        message = f"{server} connected to DEP Portal; ask an Administrator."
+    raise _field_error("token_file", message)
 
 
 def _store_credentials(token: EnrollmentProgramToken, credentials: ServerTokenCredentials, account: dict) -> None:

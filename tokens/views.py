@@ -64,6 +64,7 @@ class TokenAddView(ConsoleMixin, TemplateView):
 
     template_name = "tokens/token_add.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_breadcrumbs(self):
         return [*TOKENS_CRUMBS, _token_list_crumb(), ("Add", None)]
@@ -102,6 +103,7 @@ class TokenWizardView(_PendingTokenMixin, ConsoleMixin, TemplateView):
 
     template_name = "tokens/token_wizard.html"
     required_action = CHANGE
+    post_action = CHANGE
 
     def get_breadcrumbs(self):
         return [*TOKENS_CRUMBS, _token_list_crumb(), ("Add", None)]
@@ -160,6 +162,7 @@ class TokenWizardCheckView(_PendingTokenMixin, ConsoleMixin, View):
     """Check one wizard step as it is left, with the rules Create applies; nothing is stored."""
 
     required_action = CHANGE
+    post_action = CHANGE
     fields = {"token": ("apple_id", "token_file", "name"), "scope_tags": ("scope_tags",)}
 
     def post(self, request, pk):
@@ -188,6 +191,7 @@ class TokenWizardCheckView(_PendingTokenMixin, ConsoleMixin, View):
             tags = services.token_check_scope_tags(actor=self.request.user, scope_tags=list(data["scope_tags"]))
             return {"scope_tags": [tag.name for tag in tags]}
         review = services.token_check_upload(
+            actor=self.request.user,
             token=token,
             token_file=data["token_file"].read(services.MAX_TOKEN_FILE_BYTES + 1),
             apple_id=data["apple_id"],
@@ -201,6 +205,7 @@ class TokenAbandonView(ConsoleMixin, View):
     """Called by the wizard page as it is closed or left (navigator.sendBeacon)."""
 
     required_action = CHANGE
+    post_action = CHANGE
 
     def post(self, request, pk):
         token = (
@@ -246,6 +251,7 @@ class TokenDetailView(ConsoleMixin, TemplateView):
 
 class _TokenChangeView(ConsoleMixin, TemplateView):
     required_action = CHANGE
+    post_action = CHANGE
     crumb = ""
 
     def dispatch(self, request, *args, **kwargs):

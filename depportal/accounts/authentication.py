@@ -3,6 +3,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from depportal.accounts.services import api_token_authenticate
+from depportal.accounts.throttle import client_address, lockout_message, signin_failed, signin_locked_for
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -16,12 +17,18 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(_("Invalid token header: use 'Authorization: Token <key>'."))
+        address = client_address(request)
+        wait = signin_locked_for(address=address)
+        if wait:
+            raise exceptions.Throttled(wait=wait, detail=lockout_message(wait))
         try:
             key = header[1].decode()
         except UnicodeError:
+            signin_failed(address=address)
             raise exceptions.AuthenticationFailed(_("Invalid token header: the key has invalid characters.")) from None
         token = api_token_authenticate(key)
         if token is None:
+            signin_failed(address=address)  # guessing keys counts like guessing passwords
             raise exceptions.AuthenticationFailed(_("Invalid, expired or revoked API token."))
         return token.user, token
 

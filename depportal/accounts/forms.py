@@ -1,8 +1,25 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
 
 from depportal.accounts.models import Role, ScopeTag
 from depportal.accounts.roles import ROLE_DESCRIPTIONS
+from depportal.accounts.throttle import client_address, lockout_message, signin_locked_for
+
+
+class SignInForm(AuthenticationForm):
+    """The console's sign-in: says so when too many failures locked the account or the address."""
+
+    def clean(self):
+        wait = signin_locked_for(account=self.cleaned_data.get("username"), address=client_address(self.request))
+        if wait:
+            raise forms.ValidationError(lockout_message(wait), code="locked")
+        return super().clean()
+
+
+class AdminSignInForm(AdminAuthenticationForm, SignInForm):
+    """Django admin's sign-in, under the same lockout."""
 
 
 class ScopeTagForm(forms.Form):

@@ -4,14 +4,19 @@ A scoped model declares `scope_q(tag_ids) -> Q` (which rows carry one of those t
 (and superusers) see everything; other users see rows tagged with a tag of a role that grants the action.
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
-from depportal.accounts.models import RoleAssignment
-from depportal.accounts.roles import ADMINISTER, ROLE_ACTIONS, VIEW
+from depportal.accounts.models import RoleAssignment, ScopeTag
+from depportal.accounts.roles import ADMINISTER, CHANGE, ROLE_ACTIONS, VIEW
+from depportal.accounts.services import default_scope_tag
+from depportal.exceptions import ApplicationError
 
 _CACHE_ATTR = "_depportal_scope_cache"
+
+# The same words whether a tag exists elsewhere or not at all: an error must not tell which ids exist.
+SCOPE_TAGS_REFUSED = "Choose scope tags from your own roles."
 
 
 def _grants(user) -> dict[str, set[int]]:
@@ -66,14 +71,46 @@ def get_scoped(queryset: QuerySet, user, action: str = VIEW, **lookup) -> Model:
     """Fetch one object: 404 when the user cannot see it, 403 when they can see but not do `action`."""
     try:
         obj = scoped(queryset, user, VIEW).get(**lookup)
-    except queryset.model.DoesNotExist:
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        # An id that is not a number cannot name a row: the same 404 as one that names nobody's.
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from None
     if action != VIEW and not scoped(queryset.filter(pk=obj.pk), user, action).exists():
         raise PermissionDenied(f"You may not {action} this {queryset.model._meta.verbose_name}.")
     return obj
 
 
+def can_see(user, obj: Model) -> bool:
+    """True when the user may read this object; errors name another object only for those who can."""
+    if user is None:
+        return True
+    return scoped(type(obj).objects.filter(pk=obj.pk), user, VIEW).exists()
+
+
 def forget_cached_grants(user) -> None:
     """Drop the per-request cache after the user's assignments changed."""
     if hasattr(user, _CACHE_ATTR):
         delattr(user, _CACHE_ATTR)
+
+
+def scope_tags_for(actor, chosen: list[ScopeTag], *, keeping: Model | None = None) -> list[ScopeTag]:
+    """The tags a save puts on a scoped object (token, VPP token, certificate): one rule for them all.
+
+    The actor may only choose tags they can change. On an edit (`keeping` is the stored object) the tags
+    outside their reach stay, since they are other administrators' view of it. Nothing chosen means the
+    Default tag for administrators and the actor's own tags for others; an edit must keep one of them.
+    """
+    allowed = scope_tag_ids(actor, CHANGE) if actor is not None else None
+    chosen = list(dict.fromkeys(chosen))
+    if allowed is not None:
+        if any(tag.pk not in allowed for tag in chosen):
+            raise ApplicationError(SCOPE_TAGS_REFUSED, fields={"scope_tags": [SCOPE_TAGS_REFUSED]})
+        if keeping is not None and chosen:
+            chosen += [tag for tag in keeping.scope_tags.all() if tag.pk not in allowed]
+    if chosen:
+        return chosen
+    if allowed is None:
+        return [default_scope_tag()]
+    if keeping is not None:
+        message = "Keep at least one scope tag, or it disappears from your view."
+        raise ApplicationError(message, fields={"scope_tags": [message]})
+    return list(ScopeTag.objects.filter(pk__in=allowed))

@@ -20,6 +20,7 @@ from django.utils.http import urlsafe_base64_encode
 from depportal.accounts.models import DEFAULT_SCOPE_TAG, ApiToken, Role, RoleAssignment, ScopeTag
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError, Conflict
+from depportal.text import visible
 
 User = get_user_model()
 
@@ -40,7 +41,7 @@ def default_scope_tag() -> ScopeTag:
 def scope_tag_create(*, actor, name: str, description: str = "") -> ScopeTag:
     """Create a scope tag; names are unique (case-insensitively)."""
     name = name.strip()
-    if not name:
+    if not visible(name):
         raise ApplicationError("A scope tag needs a name.", fields={"name": ["This field is required."]})
     if ScopeTag.objects.filter(name__iexact=name).exists():
         raise Conflict(f"A scope tag named {name!r} exists already.", fields={"name": ["This name is taken."]})
@@ -55,7 +56,7 @@ def scope_tag_update(*, actor, tag: ScopeTag, name: str, description: str = "") 
     name = name.strip()
     if tag.is_default and name != tag.name:
         raise ApplicationError("The Default scope tag cannot be renamed.", fields={"name": ["Built-in name."]})
-    if not name:
+    if not visible(name):
         raise ApplicationError("A scope tag needs a name.", fields={"name": ["This field is required."]})
     if ScopeTag.objects.filter(name__iexact=name).exclude(pk=tag.pk).exists():
         raise Conflict(f"A scope tag named {name!r} exists already.", fields={"name": ["This name is taken."]})
@@ -72,7 +73,7 @@ def scope_tag_delete(*, actor, tag: ScopeTag) -> None:
     if tag.is_default:
         raise ApplicationError("The Default scope tag cannot be deleted.")
     in_use = [
-        rel.related_model._meta.verbose_name_plural
+        str(rel.related_model._meta.verbose_name_plural)
         for rel in ScopeTag._meta.related_objects
         if rel.many_to_many
         and rel.related_model._meta.label not in _TAG_USERS_THAT_DO_NOT_BLOCK

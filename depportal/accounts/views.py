@@ -32,6 +32,7 @@ class RoleListView(ConsoleMixin, TemplateView):
 
     template_name = "accounts/role_list.html"
     required_action = "administer"
+    post_action = "administer"
 
     def get_breadcrumbs(self):
         return [TENANT_ADMIN, ("Roles", None)]
@@ -73,6 +74,7 @@ class RoleAssignmentDeleteView(ConsoleMixin, TemplateView):
 
     template_name = "accounts/role_assignment_confirm_delete.html"
     required_action = "administer"
+    post_action = "administer"
 
     def get_breadcrumbs(self):
         return [TENANT_ADMIN, ("Roles", reverse("accounts:role_list")), ("Remove role", None)]
@@ -97,9 +99,7 @@ class ScopeTagListView(ConsoleMixin, TemplateView):
     """Scope tags; Administrators create them here."""
 
     template_name = "accounts/scope_tag_list.html"
-
-    def required_action_for(self, request):
-        return "administer" if request.method == "POST" else "view"
+    post_action = "administer"
 
     def get_breadcrumbs(self):
         return [TENANT_ADMIN, ("Scope tags", None)]
@@ -128,6 +128,7 @@ class ScopeTagEditView(ConsoleMixin, TemplateView):
 
     template_name = "accounts/scope_tag_edit.html"
     required_action = "administer"
+    post_action = "administer"
 
     def get_breadcrumbs(self):
         return [TENANT_ADMIN, ("Scope tags", reverse("accounts:scope_tag_list")), (self.tag.name, None)]
@@ -167,6 +168,7 @@ class ApiTokenListView(ConsoleMixin, TemplateView):
     """Your API tokens: create (the key is shown once), list by prefix and last use, revoke."""
 
     template_name = "accounts/api_token_list.html"
+    post_action = "view"  # everyone keeps their own API tokens
 
     def get_breadcrumbs(self):
         return [TENANT_ADMIN, ("API tokens", None)]
@@ -212,6 +214,7 @@ class UserCreateView(ConsoleMixin, TemplateView):
 
     template_name = "accounts/user_create.html"
     required_action = "administer"
+    post_action = "administer"
 
     def get_breadcrumbs(self):
         return [TENANT_ADMIN, ("Users", reverse("accounts:user_list")), ("Add user", None)]
@@ -241,6 +244,7 @@ class UserDetailView(ConsoleMixin, TemplateView):
 
     template_name = "accounts/user_detail.html"
     required_action = "administer"
+    post_action = "administer"
 
     @cached_property
     def account(self):
@@ -322,6 +326,7 @@ class UserDeleteView(ConsoleMixin, TemplateView):
 
     template_name = "accounts/user_confirm_delete.html"
     required_action = "administer"
+    post_action = "administer"
 
     @cached_property
     def account(self):

@@ -2,8 +2,10 @@
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import uuid
 from urllib.parse import urlsplit
 
@@ -48,6 +50,27 @@ def _host(url: str) -> str:
     return urlsplit(url).hostname or "?"
 
 
+def _private_address(url: str) -> str | None:
+    """The loopback, private, link-local or reserved address the URL's host is or resolves to, if any.
+
+    A webhook is a request the server makes for whoever sets the URL: pointed inside the network it could
+    reach the metadata service, Redis or an admin page. A name that does not resolve now is checked again
+    at each delivery.
+    """
+    if settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        return None
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(urlsplit(url).hostname or "", None)}
+    except (OSError, UnicodeError, ValueError):
+        return None
+    for address in sorted(addresses):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        if not ip.is_global:
+            return address
+    return None
+
+
 def _split_recipients(raw: str) -> list[str]:
     items = [item.strip() for item in raw.replace(";", ",").replace("\n", ",").split(",")]
     return list(dict.fromkeys(item for item in items if item))
@@ -75,6 +98,12 @@ def _validated(row: NotificationSettings, secret: str | None, clear_secret: bool
             URLValidator(schemes=["http", "https"])(row.webhook_url)
         except ValidationError:
             errors["webhook_url"] = ["Enter a valid http:// or https:// URL."]
+        else:
+            if address := _private_address(row.webhook_url):
+                errors["webhook_url"] = [
+                    f"This URL points at a loopback or private address ({address}). An administrator of the "
+                    "server can allow that with DEPPORTAL_WEBHOOK_ALLOW_PRIVATE=true."
+                ]
     elif row.webhook_enabled:
         errors["webhook_url"] = ["Enter the URL that receives the alerts."]
 
@@ -237,6 +266,8 @@ def _post_signed(url: str, secret: str, payload: dict) -> None:
         EVENT_HEADER: payload.get("event", "alert"),
         DELIVERY_HEADER: payload.get("delivery_id", ""),
     }
+    if _private_address(url):
+        raise WebhookRejected(f"The webhook at {_host(url)} resolves to a loopback or private address; not sent.")
     try:
         response = requests.post(url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT_S, allow_redirects=False)
     except requests.RequestException as error:

@@ -5,7 +5,7 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
 from depportal.accounts.forms import apply_error
-from depportal.accounts.roles import ADMINISTER, VIEW
+from depportal.accounts.roles import ADMINISTER
 from depportal.accounts.scoping import is_administrator
 from depportal.alerts import selectors, services
 from depportal.alerts.display import webhook_url_for
@@ -18,9 +18,7 @@ class NotificationSettingsView(ConsoleMixin, TemplateView):
     """Anyone with a view role reads the settings; Administrators change them and send a test."""
 
     template_name = "alerts/notification_settings.html"
-
-    def required_action_for(self, request):
-        return ADMINISTER if request.method == "POST" else VIEW
+    post_action = ADMINISTER
 
     def get_breadcrumbs(self):
         return [("Tenant administration", None), ("Notifications", None)]

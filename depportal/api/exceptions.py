@@ -42,6 +42,9 @@ def exception_handler(exc, context):
         fields = _fields_from(exc.detail)
         non_field = fields.pop("non_field_errors", None)
         detail = non_field[0] if non_field else "Some fields are not valid."
+        if not non_field and len(fields) == 1 and len(next(iter(fields.values()))) == 1:
+            # One problem: say it, as a service's refusal of the same input does.
+            detail = next(iter(fields.values()))[0]
         if isinstance(exc.detail, list):
             detail = " ".join(str(item) for item in exc.detail)
         response.data = {"error": "invalid", "detail": detail, "fields": fields}

@@ -21,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from requests_oauthlib import OAuth1
 
 # The one metrics hook: every Apple HTTP exchange is counted in Redis (depportal/ops/counters.py).
+from depportal import crypto
 from depportal.ops import counters
 
 from .errors import (
@@ -118,7 +119,11 @@ class LocalSessionStore:
 
 
 class RedisSessionStore:
-    """Session tokens in Redis, so every worker of a token shares one Apple session."""
+    """Session tokens in Redis, so every worker of a token shares one Apple session.
+
+    A session token acts for the MDM server until it expires, so it is sealed like the other secrets:
+    whoever reads Redis (a backup, a shared instance) gets nothing usable without the encryption key.
+    """
 
     def __init__(self, redis_url: str, *, idle_ttl: float = SESSION_IDLE_TTL_S, prefix: str = "depportal:dep-session"):
         self.idle_ttl = idle_ttl
@@ -128,11 +133,17 @@ class RedisSessionStore:
     def get(self, key: str) -> str | None:
         """The cached token for `key` (refreshing its idle lifetime), or None."""
         value = self._redis.getex(f"{self.prefix}:{key}", px=int(self.idle_ttl * 1000))
-        return value.decode() if value else None
+        if not value:
+            return None
+        try:
+            return crypto.decrypt_text(value.decode())
+        except crypto.DecryptionError:  # sealed with a retired key, or damaged: Apple gives a new session
+            self.delete(key)
+            return None
 
     def set(self, key: str, token: str) -> None:
         """Cache `token` for `key`."""
-        self._redis.set(f"{self.prefix}:{key}", token, px=int(self.idle_ttl * 1000))
+        self._redis.set(f"{self.prefix}:{key}", crypto.encrypt(token), px=int(self.idle_ttl * 1000))
 
     def delete(self, key: str) -> None:
         """Forget the token for `key`."""

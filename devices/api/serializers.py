@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from depportal.api.serializers import InputSerializer
 from devices.models import Device
 
 LIST_FIELDS = [
@@ -89,7 +90,7 @@ class DevicePageSerializer(serializers.Serializer):
     results = DeviceSerializer(many=True)
 
 
-class RestoreSerializer(serializers.Serializer):
+class RestoreSerializer(InputSerializer):
     """Devices to restore: by id, or by serial number (optionally of one token)."""
 
     ids = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=50_000)

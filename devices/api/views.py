@@ -1,6 +1,5 @@
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, renderers, status, viewsets
@@ -8,7 +7,10 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from depportal.accounts.roles import CHANGE
+from depportal.api.pagination import whole_number_param
 from depportal.api.permissions import RolePermission
+from depportal.api.schema import AutoSchema
+from depportal.spreadsheet import CSV_CONTENT_TYPE
 from devices import selectors, services
 from devices.api.serializers import (
     DeviceDetailSerializer,
@@ -89,7 +91,7 @@ class DeviceViewSet(viewsets.GenericViewSet):
     def list(self, request):
         """Devices matching the filters, one keyset page at a time (follow `next`)."""
         queryset = _filtered(request)
-        limit = _limit(request.query_params.get("limit"))
+        limit = whole_number_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         ordering = request.query_params.get("ordering", "")
         page = selectors.device_page(
             queryset, ordering=ordering, cursor=request.query_params.get("cursor", ""), size=limit
@@ -148,18 +150,12 @@ class DeviceViewSet(viewsets.GenericViewSet):
         queryset = _filtered(request)
         wanted = [c.strip() for c in request.query_params.get("columns", "").split(",") if c.strip()]
         columns = clean_columns(wanted) if wanted else list(DEFAULT_COLUMNS)
-        response = StreamingHttpResponse(services.device_export_lines(queryset, columns), content_type="text/csv")
+        response = StreamingHttpResponse(
+            services.device_export_lines(queryset, columns), content_type=CSV_CONTENT_TYPE
+        )
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="devices-{stamp}.csv"'
         return response
-
-
-def _limit(value) -> int:
-    try:
-        limit = int(value)
-    except (TypeError, ValueError):
-        return DEFAULT_LIMIT
-    return max(1, min(MAX_LIMIT, limit))
 
 
 def _page_url(request, cursor: str | None) -> str | None:

@@ -1,7 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from depportal.accounts.models import ScopeTag
+from depportal.api.serializers import InputSerializer, scope_tags_field
+from devices.csv_import import MAX_ROWS
 from profiles.alerts import vpp_token_alerts
 from profiles.apple_json import apple_profile_json
 from profiles.models import (
@@ -15,6 +16,7 @@ from profiles.models import (
     VppToken,
 )
 from profiles.rules import SETTING_FIELDS
+from profiles.services import CERTIFICATES_REFUSED, VPP_TOKEN_REFUSED
 from tokens.api.serializers import ScopeTagBriefSerializer
 
 
@@ -52,7 +54,7 @@ class ProfileOutputSerializer(serializers.ModelSerializer):
         return apple_profile_json(profile)
 
 
-class ProfileInputSerializer(serializers.Serializer):
+class ProfileInputSerializer(InputSerializer):
     """Settings of a profile; the rules (shared with the console) are checked by the service."""
 
     token = serializers.IntegerField(required=False, help_text="The token the profile belongs to (create only).")
@@ -62,13 +64,21 @@ class ProfileInputSerializer(serializers.Serializer):
     user_affinity = serializers.ChoiceField(choices=UserAffinity.choices, required=False)
     auth_method = serializers.ChoiceField(choices=AuthMethod.choices, required=False)
     install_company_portal = serializers.BooleanField(required=False)
-    vpp_token = serializers.PrimaryKeyRelatedField(queryset=VppToken.objects.all(), required=False, allow_null=True)
+    vpp_token = serializers.PrimaryKeyRelatedField(
+        queryset=VppToken.objects.all(),
+        required=False,
+        allow_null=True,
+        error_messages={"does_not_exist": VPP_TOKEN_REFUSED},
+    )
     single_app_mode = serializers.BooleanField(required=False)
     supervised = serializers.BooleanField(required=False)
     locked_enrollment = serializers.BooleanField(required=False)
     sync_with_computers = serializers.ChoiceField(choices=SyncWithComputers.choices, required=False)
     configurator_certificates = serializers.PrimaryKeyRelatedField(
-        queryset=ConfiguratorCertificate.objects.all(), many=True, required=False
+        queryset=ConfiguratorCertificate.objects.all(),
+        many=True,
+        required=False,
+        error_messages={"does_not_exist": CERTIFICATES_REFUSED},
     )
     await_final_configuration = serializers.BooleanField(required=False)
     apply_device_name_template = serializers.BooleanField(required=False)
@@ -95,8 +105,10 @@ class ProfileInputSerializer(serializers.Serializer):
     )
 
 
-class SerialNumbersSerializer(serializers.Serializer):
-    serial_numbers = serializers.ListField(child=serializers.CharField(allow_blank=True), allow_empty=False)
+class SerialNumbersSerializer(InputSerializer):
+    serial_numbers = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, max_length=64), allow_empty=False, max_length=MAX_ROWS
+    )
 
 
 class AssignmentJobSerializer(serializers.ModelSerializer):
@@ -134,7 +146,7 @@ class AssignmentJobSerializer(serializers.ModelSerializer):
         return job.counts()
 
 
-class DefaultProfileSerializer(serializers.Serializer):
+class DefaultProfileSerializer(InputSerializer):
     profile = serializers.IntegerField(allow_null=True, help_text="A profile of this token, or null to clear.")
     platform = serializers.ChoiceField(choices=Platform.choices, required=False, default=Platform.IOS)
 
@@ -171,7 +183,7 @@ class VppTokenOutputSerializer(serializers.ModelSerializer):
         return [alert.as_dict() for alert in vpp_token_alerts(vpp_token)]
 
 
-class VppTokenCreateSerializer(serializers.Serializer):
+class VppTokenCreateSerializer(InputSerializer):
     token_file = serializers.FileField(help_text="The .vpptoken downloaded from Apple Business Manager.")
     name = serializers.CharField(max_length=128, required=False, allow_blank=True)
     apple_id = serializers.CharField(max_length=254, required=False, allow_blank=True)
@@ -181,16 +193,16 @@ class VppTokenCreateSerializer(serializers.Serializer):
     licenses_used = serializers.IntegerField(
         required=False, default=0, help_text="Only kept while Apple's Apps and Books service cannot be reached."
     )
-    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+    scope_tags = scope_tags_field()
 
 
-class VppTokenUpdateSerializer(serializers.Serializer):
+class VppTokenUpdateSerializer(InputSerializer):
     token_file = serializers.FileField(required=False, help_text="A renewed .vpptoken for this token.")
     name = serializers.CharField(max_length=128, required=False)
     apple_id = serializers.CharField(max_length=254, required=False, allow_blank=True)
     licenses_total = serializers.IntegerField(required=False)
     licenses_used = serializers.IntegerField(required=False)
-    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+    scope_tags = scope_tags_field()
 
 
 class CertificateOutputSerializer(serializers.ModelSerializer):
@@ -201,7 +213,7 @@ class CertificateOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "subject", "issuer", "not_before", "not_after", "fingerprint_sha256", "scope_tags"]
 
 
-class CertificateCreateSerializer(serializers.Serializer):
+class CertificateCreateSerializer(InputSerializer):
     certificate_file = serializers.FileField(help_text="The Apple Configurator certificate (.cer, .pem or .der).")
     name = serializers.CharField(max_length=128, required=False, allow_blank=True)
-    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+    scope_tags = scope_tags_field()

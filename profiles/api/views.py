@@ -1,7 +1,6 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from depportal.accounts.roles import CHANGE, VIEW
@@ -64,7 +63,7 @@ class ProfileViewSet(viewsets.GenericViewSet):
         token_id = values.pop("token", None)
         token = scoped(EnrollmentProgramToken.objects.filter(pk=token_id), request.user, VIEW).first()
         if token is None:
-            raise ApplicationError("Unknown token.", fields={"token": ["Choose a token you can see."]})
+            raise ApplicationError("Choose a token you can see.", fields={"token": ["Choose a token you can see."]})
         token = token_selectors.token_get(user=request.user, pk=token.pk, action=CHANGE)
         profile = services.profile_create(actor=request.user, token=token, values=values)
         return Response(self._output(profile), status=status.HTTP_201_CREATED)
@@ -192,7 +191,6 @@ class VppTokenViewSet(viewsets.GenericViewSet):
     """Apple VPP tokens for installing Company Portal; the sToken is stored encrypted and never returned."""
 
     permission_classes = [RolePermission]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
     queryset = EnrollmentProfile.objects.none()
     serializer_class = s.VppTokenOutputSerializer
 
@@ -246,7 +244,6 @@ class ConfiguratorCertificateViewSet(viewsets.GenericViewSet):
     """Apple Configurator certificates; attached to profiles they become Apple's supervising_host_certs."""
 
     permission_classes = [RolePermission]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
     queryset = EnrollmentProfile.objects.none()
     serializer_class = s.CertificateOutputSerializer
 

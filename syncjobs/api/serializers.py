@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from depportal.api.serializers import InputSerializer
 from syncjobs.models import SyncJob
 
 
@@ -50,7 +51,7 @@ class SyncJobOutputSerializer(serializers.ModelSerializer):
         return round(job.devices_seen / seconds, 1) if seconds > 0 else None
 
 
-class SyncRequestInputSerializer(serializers.Serializer):
+class SyncRequestInputSerializer(InputSerializer):
     kind = serializers.ChoiceField(
         choices=["delta", "full"],
         default="delta",

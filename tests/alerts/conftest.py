@@ -55,6 +55,12 @@ class Receiver:
             return self.statuses.pop(0) if self.statuses else self.default
 
 
+@pytest.fixture(autouse=True)
+def _private_webhooks_allowed(settings):
+    """The test receivers listen on 127.0.0.1, which the portal refuses unless allowed."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+
 @pytest.fixture
 def webhook_receiver():
     """webhook_receiver(statuses=[500, 500], default=200) -> a running Receiver."""

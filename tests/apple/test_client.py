@@ -291,6 +291,19 @@ def test_clients_of_one_token_share_the_cached_session_in_redis(depsim, server, 
     connection.close()
 
 
+def test_session_tokens_are_sealed_in_redis():
+    prefix = f"test-dep-session:{uuid.uuid4().hex}"
+    store = RedisSessionStore(settings.REDIS_URL, prefix=prefix)
+    store.set("token:1", "apple-session-token-value")
+    connection = redis.Redis.from_url(settings.REDIS_URL)
+    raw = connection.get(f"{prefix}:token:1")
+    assert raw.startswith(b"v1:") and b"apple-session-token-value" not in raw
+    assert store.get("token:1") == "apple-session-token-value"
+    connection.set(f"{prefix}:token:1", b"plain-or-damaged")  # a value from before sealing, or a broken one
+    assert store.get("token:1") is None and connection.get(f"{prefix}:token:1") is None
+    connection.close()
+
+
 def test_bad_credentials_fail_authentication_without_retry(depsim, server, make_client):
     forged = SimpleNamespace(**{**vars(server), "consumer_secret": "CS_" + "0" * 40})
     with pytest.raises(AuthenticationFailed) as failed:

@@ -19,7 +19,7 @@ def test_export_streams_all_matching_rows_in_chunks(
     seed_devices(token, 4500, prefix="E1")
     seed_devices(token, 10, prefix="Z9")
     response = admin_api.get("/api/v1/devices/export.csv", {"serial_number__startswith": "E1", "columns": "model,os"})
-    assert isinstance(response, StreamingHttpResponse) and response["Content-Type"] == "text/csv"
+    assert isinstance(response, StreamingHttpResponse) and response["Content-Type"] == "text/csv; charset=utf-8"
     chunks = list(response.streaming_content)
     assert len(chunks) >= 3  # header, then id-ordered chunks: never the whole result in memory
     rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))

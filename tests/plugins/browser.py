@@ -35,8 +35,12 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Every page must work under the Content-Security-Policy: a blocked script fails the test.
+    blocked = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and blocked.append(message.text))
     yield page
     context.close()
+    assert not blocked, blocked
 
 
 @pytest.fixture

@@ -2,8 +2,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from depportal.accounts.models import ScopeTag
+from depportal.api.serializers import InputSerializer, scope_tags_field
 from tokens.alerts import token_alerts
 from tokens.models import EnrollmentProgramToken
+from tokens.selectors import TOKEN_ORDERINGS
 
 
 class ScopeTagBriefSerializer(serializers.ModelSerializer):
@@ -82,26 +84,39 @@ class TokenOutputSerializer(serializers.ModelSerializer):
         return [alert.as_dict() for alert in token_alerts(token)]
 
 
-class TokenStartInputSerializer(serializers.Serializer):
+class TokenListQuerySerializer(InputSerializer):
+    """The token list's query: an unknown state or ordering is refused rather than ignored."""
+
+    search = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Name, Apple ID, Apple server or organisation contains",
+    )
+    state = serializers.ChoiceField(choices=["pending", "active", "terms_not_accepted", "error"], required=False)
+    ordering = serializers.ChoiceField(choices=list(TOKEN_ORDERINGS), required=False, default="name")
+
+
+class TokenStartInputSerializer(InputSerializer):
     data_sharing_consent = serializers.BooleanField(
         help_text="You agree that user and device information is sent to Apple. Required."
     )
     name = serializers.CharField(max_length=128, required=False, allow_blank=True)
 
 
-class TokenUpdateInputSerializer(serializers.Serializer):
+class TokenUpdateInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=128, required=False)
     apple_id = serializers.CharField(max_length=254, required=False)
-    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+    scope_tags = scope_tags_field()
 
 
-class TokenUploadInputSerializer(serializers.Serializer):
+class TokenUploadInputSerializer(InputSerializer):
     token_file = serializers.FileField(help_text="The server token (.p7m) downloaded from Apple Business Manager.")
     apple_id = serializers.CharField(max_length=254, help_text="The Apple ID used to create the token at Apple.")
-    scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
+    scope_tags = scope_tags_field()
     name = serializers.CharField(max_length=128, required=False, allow_blank=True)
 
 
-class TokenRenewInputSerializer(serializers.Serializer):
+class TokenRenewInputSerializer(InputSerializer):
     token_file = serializers.FileField(help_text="The new server token (.p7m) for the same Apple MDM server.")
     apple_id = serializers.CharField(max_length=254)

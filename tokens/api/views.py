@@ -1,8 +1,7 @@
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from depportal.accounts.roles import CHANGE
@@ -20,28 +19,22 @@ class TokenViewSet(viewsets.GenericViewSet):
     """
 
     permission_classes = [RolePermission]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
     queryset = EnrollmentProgramToken.objects.none()  # for the schema generator
     serializer_class = s.TokenOutputSerializer
 
     def _get(self, pk, action=None):
         return selectors.token_get(user=self.request.user, pk=pk, **({"action": action} if action else {}))
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("search", str, description="Name, Apple ID, Apple server or organisation contains"),
-            OpenApiParameter("state", str, enum=["pending", "active", "terms_not_accepted", "error"]),
-            OpenApiParameter("ordering", str, enum=list(selectors.TOKEN_ORDERINGS)),
-        ],
-        responses=s.TokenOutputSerializer(many=True),
-    )
+    @extend_schema(parameters=[s.TokenListQuerySerializer], responses=s.TokenOutputSerializer(many=True))
     def list(self, request):
-        state = request.query_params.get("state", "")
+        query = s.TokenListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        state = query.validated_data.get("state", "")
         tokens = selectors.token_list(
             user=request.user,
-            search=request.query_params.get("search", ""),
+            search=query.validated_data.get("search", ""),
             state=state,
-            ordering=request.query_params.get("ordering", "name"),
+            ordering=query.validated_data["ordering"],
             include_pending=state == "pending",
         )
         page = self.paginate_queryset(tokens)

@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from depportal.accounts.models import ApiToken, Role, RoleAssignment, ScopeTag
+from depportal.api.serializers import InputSerializer
 
 
 class ScopeTagOutputSerializer(serializers.ModelSerializer):
@@ -12,7 +13,7 @@ class ScopeTagOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "is_default", "created_at"]
 
 
-class ScopeTagInputSerializer(serializers.Serializer):
+class ScopeTagInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=128)
     description = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
 
@@ -34,7 +35,7 @@ class RoleAssignmentOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "user", "username", "role", "role_name", "scope_tags", "created_at"]
 
 
-class RoleAssignmentInputSerializer(serializers.Serializer):
+class RoleAssignmentInputSerializer(InputSerializer):
     user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all())
     role = serializers.ChoiceField(choices=Role.choices)
     scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
@@ -48,7 +49,7 @@ class UserOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "email", "is_active", "is_superuser", "last_login", "role_assignments"]
 
 
-class UserCreateInputSerializer(serializers.Serializer):
+class UserCreateInputSerializer(InputSerializer):
     username = serializers.CharField(max_length=150)
     email = serializers.EmailField(required=False, allow_blank=True)
     password = serializers.CharField(
@@ -100,7 +101,7 @@ class ApiTokenCreatedOutputSerializer(ApiTokenOutputSerializer):
         fields = [*ApiTokenOutputSerializer.Meta.fields, "key"]
 
 
-class ApiTokenInputSerializer(serializers.Serializer):
+class ApiTokenInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=128)
     expires_in_days = serializers.IntegerField(
         min_value=1, max_value=730, default=90, help_text="The token stops working this many days from now."

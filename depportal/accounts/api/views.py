@@ -31,9 +31,10 @@ class ScopeTagViewSet(viewsets.ModelViewSet):
     @extend_schema(request=s.ScopeTagInputSerializer, responses=s.ScopeTagOutputSerializer)
     def partial_update(self, request, pk=None):
         tag = self.get_object()
-        data = s.ScopeTagInputSerializer(data={"name": tag.name, "description": tag.description, **request.data})
+        data = s.ScopeTagInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        tag = services.scope_tag_update(actor=request.user, tag=tag, **data.validated_data)
+        values = {"name": tag.name, "description": tag.description, **data.validated_data}
+        tag = services.scope_tag_update(actor=request.user, tag=tag, **values)
         return Response(s.ScopeTagOutputSerializer(tag).data)
 
     def destroy(self, request, pk=None):

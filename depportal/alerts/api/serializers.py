@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from depportal.api.serializers import InputSerializer
+
 
 class AlertOutputSerializer(serializers.Serializer):
     """One current alert and what it is about (an enrollment program token or a VPP token)."""
@@ -25,7 +27,7 @@ class NotificationSettingsOutputSerializer(serializers.Serializer):
     updated_by = serializers.CharField(source="updated_by.username", allow_null=True, default=None)
 
 
-class NotificationSettingsInputSerializer(serializers.Serializer):
+class NotificationSettingsInputSerializer(InputSerializer):
     """PATCH body: only the fields given change; a blank or missing secret keeps the stored one."""
 
     email_enabled = serializers.BooleanField(required=False)
