@@ -52,6 +52,8 @@ _EXTRA_MAX_CHARS = 16_384
 # Text PostgreSQL refuses (NUL) or that cannot be encoded (lone surrogates), and other control characters.
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _SERIAL_OK = re.compile(r"[0-9A-Za-z._\-]+")
+# In json.dumps output (ASCII): escaped C0 controls and DEL, surrogates, and the non-finite numbers.
+_JSON_SUSPECT = re.compile(r"\\u00[01][0-9a-f]|\\u007f|\\ud[89a-f]|NaN|Infinity")
 
 
 @dataclass
@@ -100,6 +102,8 @@ def _serial(record, problems: _Problems) -> str | None:
 
 
 def _text(serial: str, name: str, value, length: int, problems: _Problems) -> str:
+    if value.__class__ is str and value.isprintable():  # nearly every value: no scan needed
+        return value[:length]
     if value is None or value == "":
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -151,13 +155,23 @@ def _row(serial: str, record: dict, problems: _Problems) -> dict:
     row.update({name: _checked_time(serial, name, record.get(name), problems) for name in _TIME_FIELDS})
     status = record.get("profile_status") or "empty"
     row["profile_status"] = status if status in _STATUSES else "empty"
-    extra = _clean_json({key: value for key, value in record.items() if key not in _KNOWN})
-    if extra != {key: value for key, value in record.items() if key not in _KNOWN}:
-        problems.add(serial, "extra", "Unstorable values in Apple's other fields were removed.")
-    if len(json.dumps(extra)) > _EXTRA_MAX_CHARS:
+    extra = {key: value for key, value in record.items() if key not in _KNOWN}
+    try:
+        text = json.dumps(extra)
+    except (RecursionError, ValueError):
+        text = "\\u0000"  # not serialisable as it is: take the cleaning path below
+    # One scan of the JSON text finds what PostgreSQL's jsonb refuses (NUL, lone surrogates, NaN) and the
+    # other control characters; only such records are cleaned value by value.
+    if _JSON_SUSPECT.search(text):
+        cleaned = _clean_json(extra)
+        if cleaned != extra:
+            problems.add(serial, "extra", "Unstorable values in Apple's other fields were removed.")
+        extra, text = cleaned, json.dumps(cleaned)
+    if len(text) > _EXTRA_MAX_CHARS:
         problems.add(serial, "extra", "Apple's other fields were too large to keep; dropped.")
-        extra = {}
+        extra, text = {}, "{}"
     row["extra"] = extra
+    row["extra_json"] = text
     return row
 
 
@@ -340,7 +354,9 @@ def _insert_values(
         "first_seen_at": now,
         "updated_at": now,
     }
-    return {**defaults, **fixed, **row, "extra": json.dumps(row["extra"])}
+    values = {**defaults, **fixed, **row, "extra": row["extra_json"]}
+    del values["extra_json"]
+    return values
 
 
 def _column_defaults() -> dict:
