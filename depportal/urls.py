@@ -4,8 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from depportal.accounts.views import PasswordSetView
 from depportal.accounts.forms import AdminSignInForm, SignInForm
+from depportal.accounts.views import PasswordSetView
 from depportal.views import HomeView
 
 urlpatterns = [

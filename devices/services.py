@@ -3,7 +3,6 @@
 Writing Apple's records is the sync engine's (syncjobs/writer.py).
 """
 
-import csv
 from collections.abc import Iterator
 
 from django.db import transaction

@@ -14,11 +14,8 @@ from django.utils import timezone
 
 from depportal import crypto
 from depportal.accounts.models import ScopeTag
-from depportal.accounts.roles import CHANGE
-from depportal.accounts.scoping import scope_tag_ids
-from depportal.accounts.services import default_scope_tag
-from depportal.apple.vpp import AppsAndBooksClient, VppError, parse_apple_time
 from depportal.accounts.scoping import can_see, scope_tags_for
+from depportal.apple.vpp import AppsAndBooksClient, VppError, parse_apple_time
 from depportal.audit.services import audit_record
 from depportal.exceptions import ApplicationError
 from depportal.text import INVISIBLE_REFUSED, visible

@@ -88,9 +88,7 @@ def token_activate(
 ) -> EnrollmentProgramToken:
     """Step 4: decrypt the uploaded .p7m with the wizard's key, validate it at Apple, and store it."""
     tags = scope_tags_for(actor, scope_tags or [])
-    apple_id, credentials, account = _check_upload(
-        actor, token, token_file=token_file, apple_id=apple_id, name=name
-    )
+    apple_id, credentials, account = _check_upload(actor, token, token_file=token_file, apple_id=apple_id, name=name)
     now = timezone.now()
     with transaction.atomic():
         token = EnrollmentProgramToken.objects.select_for_update().get(pk=token.pk)
