@@ -181,6 +181,26 @@ API = {
     "GET /api/v1/vpp-tokens/{id}/": ("vpp", None, None),
     "PATCH /api/v1/vpp-tokens/{id}/": ("vpp", {"name": "x"}, "json"),
     "DELETE /api/v1/vpp-tokens/{id}/": ("vpp", None, None),
+    "POST /api/v1/vpp-tokens/{id}/refresh/": ("vpp", None, None),
+    "PATCH /api/v1/users/{id}/": ("user", {"email": "x@example.com"}, "json"),
+    "DELETE /api/v1/users/{id}/": ("user", None, None),
+    "GET /api/v1/users/{id}/api-tokens/": ("user", None, None),
+    "POST /api/v1/users/{id}/password-reset/": ("user", None, None),
+    "PUT /api/v1/users/{id}/roles/": ("user", {"roles": []}, "json"),
+    # Apple Business spans every token and tag: administrators only, so both actors get 403.
+    "GET /api/v1/business/connection/": (None, None, None),
+    "POST /api/v1/business/connection/": (None, {"client_id": "x", "key_id": "y"}, "json"),
+    "DELETE /api/v1/business/connection/": (None, None, None),
+    "POST /api/v1/business/connection/refresh/": (None, None, None),
+    "POST /api/v1/business/connection/validate/": (None, None, None),
+    "POST /api/v1/business/connection/webhook/": (None, None, None),
+    "GET /api/v1/business/activities/": (None, None, None),
+    "POST /api/v1/business/activities/": (None, {"kind": "assign", "serial_numbers": ["BEE000000001"]}, "json"),
+    "POST /api/v1/business/activities/preview/": (None, {"kind": "assign", "serial_numbers": ["X"]}, "json"),
+    "GET /api/v1/business/activities/{id}/": ("device", None, None),
+    "GET /api/v1/business/devices/": (None, None, None),
+    "GET /api/v1/business/devices/{id}/applecare/": ("device", None, None),
+    "GET /api/v1/business/servers/": (None, None, None),
 }
 
 
@@ -278,6 +298,22 @@ CONSOLE = {
     "tenant/api-tokens/": ({}, {"revoke": "api_token"}),
     "tenant/audit/": ({}, None),
     "tenant/notifications/": ({}, {"email_enabled": "on"}),
+    "devices/macos/": ({}, None),
+    "devices/tvos/": ({}, None),
+    "devices/visionos/": ({}, None),
+    "enrollment/<str:platform>/": ({"platform": "macos"}, None),
+    "tokens/add/<int:pk>/check/": ({"pk": "pending"}, {"step": "token", "apple_id": "x@example.com"}),
+    "tokens/add/<int:pk>/status/": ({"pk": "pending"}, None),
+    "vpp-tokens/<int:pk>/refresh/": ({"pk": "vpp"}, {}),
+    "tenant/users/": ({}, None),
+    "tenant/users/add/": ({}, {"username": "new", "password1": "a-Long-pass-2024!"}),
+    "tenant/users/<int:pk>/": ({"pk": "user"}, {"email": "x@example.com"}),
+    "tenant/users/<int:pk>/delete/": ({"pk": "user"}, {"confirm": "yes"}),
+    "tenant/business/": ({}, {"client_id": "x"}),
+    "tenant/business/devices/": ({}, None),
+    "tenant/business/devices/<str:serial>/": ({"serial": "BEE000000001"}, None),
+    "tenant/business/activities/new/": ({}, {"kind": "assign", "serial_numbers": "BEE000000001"}),
+    "tenant/business/activities/<int:pk>/": ({"pk": "device"}, None),
 }
 
 
@@ -288,7 +324,9 @@ def test_every_console_page_has_an_entry():
 def _console_url(world, route: str, kwargs: dict) -> str:
     url = "/" + route
     for name, key in kwargs.items():
-        url = url.replace(f"<int:{name}>", str(world["objects"][key].pk))
+        if f"<int:{name}>" in url:
+            url = url.replace(f"<int:{name}>", str(world["objects"][key].pk))
+        url = url.replace(f"<str:{name}>", key)  # a literal: a platform, a serial number
     return url
 
 
