@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from business.models import ActivityKind, BusinessConnection, BusinessServer, DeviceActivity, OrgDevice
+from depportal.api.serializers import InputSerializer
 
 
-class ConnectionInputSerializer(serializers.Serializer):
+class ConnectionInputSerializer(InputSerializer):
     client_id = serializers.CharField(max_length=128)
     key_id = serializers.CharField(max_length=128)
     private_key = serializers.FileField(help_text="The API account's private key (.pem).")
@@ -32,7 +33,7 @@ class ConnectionOutputSerializer(serializers.ModelSerializer):
         return bool(connection.webhook_id)
 
 
-class WebhookInputSerializer(serializers.Serializer):
+class WebhookInputSerializer(InputSerializer):
     url = serializers.URLField()
 
 
@@ -89,7 +90,7 @@ class AppleCareSerializer(serializers.Serializer):
     agreementNumber = serializers.CharField(allow_null=True, required=False)
 
 
-class ActivityInputSerializer(serializers.Serializer):
+class ActivityInputSerializer(InputSerializer):
     kind = serializers.ChoiceField(choices=ActivityKind.choices)
     server = serializers.IntegerField(required=False, allow_null=True, help_text="id of a business server")
     serials = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)

@@ -79,6 +79,12 @@ def _settings(setup):
     return NotificationSettings.objects.get()
 
 
+def _user(setup):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(username="patched", email="old@example.com", password="x-Long-pass-1")
+
+
 # schema path -> (make the object, the one field the PATCH names, its new value)
 PATCHES = {
     "/api/v1/tokens/{id}/": (_token, "name", "Renamed"),
@@ -86,6 +92,7 @@ PATCHES = {
     "/api/v1/vpp-tokens/{id}/": (_vpp_token, "name", "Renamed"),
     "/api/v1/scope-tags/{id}/": (lambda setup: setup["tag_a"], "description", "Only this"),
     "/api/v1/notification-settings/": (_settings, "webhook_url", "https://hooks.example.com/other"),
+    "/api/v1/users/{id}/": (_user, "email", "new@example.com"),
 }
 
 

@@ -58,7 +58,8 @@ def test_assign_2500_devices_by_order_number_ends_in_a_synced_token_with_its_def
     job = wait_for(lambda: SyncJob.objects.filter(pk=job_id, state__in=["succeeded", "failed"]).first(), timeout=120)
     assert job.state == "succeeded", job.error_message
     assert job.trigger == SyncTrigger.BUSINESS and job.devices_added == 2500
-    assert job.default_profile_assigned == 2500
+    # The default profile is the sync's follow-up task, on the worker too.
+    wait_for(lambda: SyncJob.objects.filter(pk=job_id, default_profile_assigned=2500).exists(), timeout=120)
     devices = Device.objects.filter(token=token, serial_number__in=serials)
     assert devices.count() == 2500
     assert set(devices.values_list("profile_uuid", flat=True)) == {profile.profile_uuid}

@@ -61,7 +61,7 @@ class UserCreateInputSerializer(InputSerializer):
     )
 
 
-class UserUpdateInputSerializer(serializers.Serializer):
+class UserUpdateInputSerializer(InputSerializer):
     email = serializers.EmailField(required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False, help_text="false disables the account and its API tokens.")
 
@@ -71,7 +71,7 @@ class UserRoleInputSerializer(serializers.Serializer):
     scope_tags = serializers.PrimaryKeyRelatedField(queryset=ScopeTag.objects.all(), many=True, required=False)
 
 
-class UserRolesInputSerializer(serializers.Serializer):
+class UserRolesInputSerializer(InputSerializer):
     roles = UserRoleInputSerializer(many=True, help_text="Every role the user holds; roles left out are taken away.")
 
     def validate_roles(self, roles):
