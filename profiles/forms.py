@@ -5,23 +5,10 @@ from depportal.accounts.roles import CHANGE
 from depportal.accounts.scoping import scoped
 from profiles import selectors
 from profiles.models import AuthMethod, EnrollmentProfile, Platform, SyncWithComputers, UserAffinity
-from profiles.rules import anchor_certs_from_text, settings_for
+from profiles.rules import BOOLEAN_SETTINGS, anchor_certs_from_text, settings_for
 from profiles.setup_screens import screens_for
 
 SHOW, HIDE = "show", "hide"
-YES_NO_FIELDS = (
-    "install_company_portal",
-    "single_app_mode",
-    "supervised",
-    "locked_enrollment",
-    "await_final_configuration",
-    "apply_device_name_template",
-    "auto_advance_setup",
-    "shared_ipad",
-    "mandatory_enrollment",
-    "do_not_use_profile_from_backup",
-    "return_to_service",
-)
 # Which wizard page holds each field, so a rule error opens the page where it can be fixed.
 STEP_OF_FIELD = {
     "name": 1,
@@ -195,7 +182,7 @@ class ProfileForm(forms.Form):
         """Form initial data from a values dict (see profiles.services.profile_values)."""
         initial = {key: value for key, value in values.items() if key != "skip_setup_items"}
         initial["anchor_certs"] = "\n".join(anchor_pem(cert) for cert in values.get("anchor_certs") or [])
-        for key in YES_NO_FIELDS:
+        for key in BOOLEAN_SETTINGS:
             initial[key] = "yes" if values[key] else "no"
         for key in values.get("skip_setup_items") or []:
             initial[f"screen_{key}"] = HIDE

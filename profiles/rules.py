@@ -26,6 +26,20 @@ from profiles.models import (
 from profiles.setup_screens import skip_keys_for
 from tokens.models import EnrollmentProgramToken
 
+# The yes/no settings of a profile: the form shows each as Yes/No, the service stores each as a bool.
+BOOLEAN_SETTINGS = (
+    "install_company_portal",
+    "single_app_mode",
+    "supervised",
+    "locked_enrollment",
+    "await_final_configuration",
+    "apply_device_name_template",
+    "auto_advance_setup",
+    "shared_ipad",
+    "mandatory_enrollment",
+    "do_not_use_profile_from_backup",
+    "return_to_service",
+)
 MAX_NAME_LENGTH = 125  # Apple's CONFIG_NAME_INVALID limit
 MAX_DESCRIPTION_LENGTH = 1024
 MAX_DEPARTMENT_LENGTH = 125  # Apple's DEPARTMENT_INVALID limit

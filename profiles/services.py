@@ -39,7 +39,13 @@ from profiles.models import (
     UserAffinity,
     VppToken,
 )
-from profiles.rules import SETTING_FIELDS, check_profile_limit, check_profile_settings, settings_for
+from profiles.rules import (
+    BOOLEAN_SETTINGS,
+    SETTING_FIELDS,
+    check_profile_limit,
+    check_profile_settings,
+    settings_for,
+)
 from profiles.setup_screens import screen_label
 from profiles.vpp import (  # noqa: F401 - re-exported
     configurator_certificate_create,
@@ -401,19 +407,7 @@ def _clean(values: dict) -> dict:
         cleaned["anchor_certs"] = list(dict.fromkeys(cleaned["anchor_certs"]))
     cleaned["skip_setup_items"] = list(dict.fromkeys(cleaned.get("skip_setup_items") or []))
     cleaned["configurator_certificates"] = list(dict.fromkeys(cleaned.get("configurator_certificates") or []))
-    for name in (
-        "install_company_portal",
-        "single_app_mode",
-        "supervised",
-        "locked_enrollment",
-        "await_final_configuration",
-        "apply_device_name_template",
-        "auto_advance_setup",
-        "shared_ipad",
-        "mandatory_enrollment",
-        "do_not_use_profile_from_backup",
-        "return_to_service",
-    ):
+    for name in BOOLEAN_SETTINGS:
         cleaned[name] = bool(cleaned.get(name))
     return cleaned
 
