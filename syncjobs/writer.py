@@ -219,7 +219,6 @@ def device_apply_apple_page(
     added: list[str] = []
     writes: list[tuple[str, dict]] = []
     deletions: list[tuple[str, datetime | None]] = []
-    arrived_without_profile: list[str] = []
     returned: list[str] = []
     modified = assigned_delta = listed = 0
     for serial, record in latest.items():
@@ -235,10 +234,10 @@ def device_apply_apple_page(
         listed += 1
         if old is None:
             added.append(serial)
+            # Written with the new row itself: no second pass over the page's new devices.
+            row["default_profile_pending"] = _without_profile(row)
             writes.append((serial, row))
             assigned_delta += 1
-            if _without_profile(row):
-                arrived_without_profile.append(serial)
             continue
         *old_values, removed_at, deleted_here_at, seen_in = old
         if not full and _older(row["op_date"], old_values[_OP_DATE]):
@@ -280,12 +279,8 @@ def device_apply_apple_page(
         # The profile assigned here before Apple removed the device no longer holds at Apple.
         Device.objects.filter(token_id=token_id, serial_number__in=returned).update(
             assigned_profile=None, assignment_action="", assignment_result="", assignment_result_at=None,
-            assignment_attempts=0, assignment_retry_at=None,
+            assignment_attempts=0, assignment_retry_at=None, default_profile_pending=True,
         )  # fmt: skip
-    if arrived_without_profile or returned:
-        Device.objects.filter(token_id=token_id, serial_number__in=arrived_without_profile + returned).update(
-            default_profile_pending=True
-        )
     unchanged = len(latest) - len(added) - modified - len(deletions)
     return PageResult(
         added=added,
