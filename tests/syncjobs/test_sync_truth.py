@@ -17,6 +17,7 @@ from profiles.models import EnrollmentProfile
 from syncjobs import services
 from syncjobs.models import SyncJob, SyncKind, SyncState, SyncTrigger
 from tests.conftest import finish_first_sync
+from tests.truth import shown_serials
 from tokens.models import EnrollmentProgramToken
 
 pytestmark = pytest.mark.django_db
@@ -33,20 +34,10 @@ def _apple(apple, token) -> set[str]:
     return {device["serial_number"] for device in apple.devices(token.server_uuid)}
 
 
-def _shown(admin_api, token) -> set[str]:
-    """The serial numbers the portal shows as the token's devices (the API's default list, every page)."""
-    serials, url, params = set(), "/api/v1/devices/", {"token": token.pk, "limit": 1000}
-    while url:
-        body = admin_api.get(url, params).json()
-        serials |= {row["serial_number"] for row in body["results"]}
-        url, params = body["next"], None
-    return serials
-
-
 def _assert_truth(apple, admin_api, token):
     token.refresh_from_db()
     wanted = _apple(apple, token)
-    assert _shown(admin_api, token) == wanted
+    assert shown_serials(token) == wanted
     assert token.device_count == len(wanted) == admin_api.get("/api/v1/devices/", {"token": token.pk}).json()["count"]
 
 
@@ -93,7 +84,7 @@ def test_unassigned_and_assigned_again_on_different_pages_stays_assigned(apple, 
     apple.assign_to_server(token.server_uuid, [serial])
     job = _sync(token)
     assert job.state == SyncState.SUCCEEDED and job.pages == 2
-    assert serial in _shown(admin_api, token)
+    assert serial in shown_serials(token)
     _assert_truth(apple, admin_api, token)
     stored = Device.objects.get(token=token, serial_number=serial)
     assert stored.op_type == "added" and stored.removed_at is None
