@@ -31,11 +31,11 @@ from business.models import (
     OrgDevice,
     WebhookSync,
 )
-from depportal import crypto
 from depportal.apple import AppleError
 from depportal.apple.business import BusinessClient, kind_for_client_id, load_private_key
 from depportal.audit.services import audit_record
-from depportal.exceptions import ApplicationError, Conflict
+from depportal.core import crypto
+from depportal.core.exceptions import ApplicationError, Conflict
 from devices.models import Device
 from syncjobs.models import SyncKind, SyncTrigger
 from syncjobs.services import SyncRefused, syncjob_request

@@ -15,8 +15,8 @@ from business.alerts import connection_alerts
 from business.forms import ActivityForm, ConnectionForm, WebhookForm
 from business.models import ActivityKind, ConnectionState, OrgDevice
 from depportal.accounts.forms import apply_error
-from depportal.console import ConsoleMixin
-from depportal.exceptions import ApplicationError
+from depportal.core.console import ConsoleMixin
+from depportal.core.exceptions import ApplicationError
 
 CRUMBS = [("Tenant administration", None)]
 PREVIEW_SESSION_KEY = "business_activity_preview"

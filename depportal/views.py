@@ -1,6 +1,6 @@
 from django.views.generic import TemplateView
 
-from depportal.console import ConsoleMixin
+from depportal.core.console import ConsoleMixin
 from devices.dashboard import dashboard_context
 
 

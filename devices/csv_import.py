@@ -5,7 +5,7 @@ import io
 import re
 from dataclasses import dataclass
 
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 
 MAX_ROWS = 50_000
 # 50,000 rows with a few extra columns each fit well inside this.

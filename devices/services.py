@@ -11,8 +11,8 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from depportal.audit.services import audit_record
-from depportal.exceptions import ApplicationError, Conflict
-from depportal.spreadsheet import SafeWriter
+from depportal.core.exceptions import ApplicationError, Conflict
+from depportal.core.spreadsheet import SafeWriter
 from devices.columns import ROW_VALUES, DeviceRow, clean_columns, csv_header, csv_row
 from devices.csv_import import ALREADY, DUPLICATE, MATCHED, OTHER_PLATFORM, OUTCOME_LABELS, UNKNOWN, parse_serials
 from devices.filters import PLATFORMS

@@ -12,9 +12,9 @@ from django.views.generic import TemplateView, View
 
 from depportal.accounts.roles import CHANGE, VIEW
 from depportal.accounts.scoping import can, is_administrator, scoped
-from depportal.console import ConsoleMixin
-from depportal.exceptions import ApplicationError
-from depportal.spreadsheet import CSV_CONTENT_TYPE
+from depportal.core.console import ConsoleMixin
+from depportal.core.exceptions import ApplicationError
+from depportal.core.spreadsheet import CSV_CONTENT_TYPE
 from devices import selectors, services
 from devices.columns import BY_KEY, COLUMNS, cell_text, parse_ordering
 from devices.csv_import import MATCHED, MAX_BYTES, OUTCOME_LABELS, decode_upload

@@ -16,7 +16,7 @@ from django.utils import timezone
 from depportal.apple import AppleError, Throttled
 from depportal.apple.client import MAX_SERIALS_PER_CALL
 from depportal.audit.services import audit_record
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from devices.filters import FAMILIES, PLATFORMS
 from devices.models import Device, ProfileStatus
 from profiles.models import AssignmentJob, EnrollmentProfile, JobAction, JobState, Platform

@@ -13,7 +13,7 @@ from cryptography import x509
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from profiles.models import (
     AuthMethod,
     EnrollmentProfile,

@@ -15,7 +15,7 @@ from depportal.accounts.roles import VIEW
 from depportal.accounts.scoping import scoped
 from depportal.apple import AppleError
 from depportal.audit.services import audit_record
-from depportal.exceptions import ApplicationError, Conflict
+from depportal.core.exceptions import ApplicationError, Conflict
 from devices.models import Device, ProfileStatus
 from profiles.apple_json import apple_profile_json
 from profiles.assignment import (  # noqa: F401 - re-exported

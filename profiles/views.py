@@ -13,8 +13,8 @@ from django.views.generic import TemplateView
 
 from depportal.accounts.forms import apply_error
 from depportal.accounts.roles import CHANGE
-from depportal.console import ConsoleMixin
-from depportal.exceptions import ApplicationError
+from depportal.core.console import ConsoleMixin
+from depportal.core.exceptions import ApplicationError
 from devices.filters import PLATFORMS
 from profiles import selectors, services
 from profiles.alerts import vpp_token_alerts

@@ -12,13 +12,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from depportal import crypto
 from depportal.accounts.models import ScopeTag
 from depportal.accounts.scoping import can_see, scope_tags_for
 from depportal.apple.vpp import AppsAndBooksClient, VppError, parse_apple_time
 from depportal.audit.services import audit_record
-from depportal.exceptions import ApplicationError
-from depportal.text import INVISIBLE_REFUSED, visible
+from depportal.core import crypto
+from depportal.core.exceptions import ApplicationError
+from depportal.core.text import INVISIBLE_REFUSED, visible
 from profiles.models import ConfiguratorCertificate, VppToken
 
 MAX_UPLOAD_BYTES = 64 * 1024

@@ -28,7 +28,7 @@ from depportal.apple import (
     TermsNotSigned,
 )
 from depportal.audit.services import audit_record
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from devices.models import Device
 from profiles.services import profile_assign_default_to_new_devices
 from syncjobs.models import (

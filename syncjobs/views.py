@@ -8,8 +8,8 @@ from django.views.generic import TemplateView
 
 from depportal.accounts.roles import CHANGE
 from depportal.accounts.scoping import can, is_administrator
-from depportal.console import ConsoleMixin
-from depportal.exceptions import ApplicationError
+from depportal.core.console import ConsoleMixin
+from depportal.core.exceptions import ApplicationError
 from syncjobs import selectors, services
 from syncjobs.models import SyncKind, SyncTrigger
 from tokens.selectors import token_get

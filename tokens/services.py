@@ -10,7 +10,6 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from depportal import crypto
 from depportal.accounts.models import ScopeTag
 from depportal.accounts.scoping import can_see, scope_tags_for
 from depportal.apple import AccessDenied, AppleError, AuthenticationFailed, DEPClient, TermsNotSigned
@@ -22,8 +21,9 @@ from depportal.apple.tokenfile import (
     generate_server_keypair,
 )
 from depportal.audit.services import audit_record
-from depportal.exceptions import ApplicationError
-from depportal.text import visible
+from depportal.core import crypto
+from depportal.core.exceptions import ApplicationError
+from depportal.core.text import visible
 from tokens.models import EnrollmentProgramToken, TokenState
 from tokens.signals import token_activated
 

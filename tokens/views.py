@@ -13,8 +13,8 @@ from django.views.generic import TemplateView
 from depportal.accounts.forms import apply_error
 from depportal.accounts.roles import CHANGE
 from depportal.accounts.scoping import scoped
-from depportal.console import ConsoleMixin
-from depportal.exceptions import ApplicationError
+from depportal.core.console import ConsoleMixin
+from depportal.core.exceptions import ApplicationError
 from tokens import selectors, services
 from tokens.alerts import token_alerts
 from tokens.forms import ConsentForm, TokenEditForm, TokenRenewForm, TokenUploadForm

@@ -11,7 +11,7 @@ from business import selectors, services
 from business.api import serializers as s
 from business.models import BusinessServer, DeviceActivity, OrgDevice
 from depportal.api.permissions import AdministratorOnly
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 
 
 def _connection():

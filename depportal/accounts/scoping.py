@@ -11,7 +11,7 @@ from django.http import Http404
 from depportal.accounts.models import RoleAssignment, ScopeTag
 from depportal.accounts.roles import ADMINISTER, CHANGE, ROLE_ACTIONS, VIEW
 from depportal.accounts.services import default_scope_tag
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 
 _CACHE_ATTR = "_depportal_scope_cache"
 

@@ -19,8 +19,8 @@ from django.utils.http import urlsafe_base64_encode
 
 from depportal.accounts.models import DEFAULT_SCOPE_TAG, ApiToken, Role, RoleAssignment, ScopeTag
 from depportal.audit.services import audit_record
-from depportal.exceptions import ApplicationError, Conflict
-from depportal.text import visible
+from depportal.core.exceptions import ApplicationError, Conflict
+from depportal.core.text import visible
 
 User = get_user_model()
 

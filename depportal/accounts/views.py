@@ -21,8 +21,8 @@ from depportal.accounts.forms import (
 )
 from depportal.accounts.models import ApiToken, Role, RoleAssignment, ScopeTag
 from depportal.accounts.roles import ROLE_ACTIONS, ROLE_DESCRIPTIONS
-from depportal.console import ConsoleMixin
-from depportal.exceptions import ApplicationError
+from depportal.core.console import ConsoleMixin
+from depportal.core.exceptions import ApplicationError
 
 TENANT_ADMIN = ("Tenant administration", None)
 

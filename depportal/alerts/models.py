@@ -13,7 +13,7 @@ class NotificationSettings(models.Model):
     email_recipients = models.TextField(blank=True, help_text="Comma-separated email addresses.")
     webhook_enabled = models.BooleanField(default=False)
     webhook_url = models.URLField(max_length=1000, blank=True)
-    # Sealed with depportal.crypto; the console and API only ever say whether it is set.
+    # Sealed with depportal.core.crypto; the console and API only ever say whether it is set.
     webhook_secret_encrypted = models.TextField(blank=True, editable=False)
     updated_at = models.DateTimeField(null=True, blank=True)
     updated_by = models.ForeignKey(

@@ -21,8 +21,8 @@ from depportal.alerts import selectors
 from depportal.alerts.models import SETTINGS_ROW_ID, AlertDelivery, NotificationSettings
 from depportal.alerts.types import CRITICAL, Alert
 from depportal.audit.services import audit_record
-from depportal.crypto import decrypt_text, encrypt
-from depportal.exceptions import ApplicationError
+from depportal.core.crypto import decrypt_text, encrypt
+from depportal.core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from depportal.accounts.scoping import is_administrator
 from depportal.alerts import selectors, services
 from depportal.alerts.display import webhook_url_for
 from depportal.alerts.forms import NotificationSettingsForm
-from depportal.console import ConsoleMixin
-from depportal.exceptions import ApplicationError
+from depportal.core.console import ConsoleMixin
+from depportal.core.exceptions import ApplicationError
 
 
 class NotificationSettingsView(ConsoleMixin, TemplateView):

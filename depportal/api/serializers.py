@@ -8,7 +8,7 @@ from rest_framework.utils import html
 
 from depportal.accounts.models import ScopeTag
 from depportal.accounts.scoping import SCOPE_TAGS_REFUSED
-from depportal.text import INVISIBLE_REFUSED, visible
+from depportal.core.text import INVISIBLE_REFUSED, visible
 
 _LIST_FIELDS = (ListField, ManyRelatedField, MultipleChoiceField)
 # PostgreSQL's integer: a larger number is refused as input rather than failing in the database.

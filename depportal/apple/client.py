@@ -21,7 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from requests_oauthlib import OAuth1
 
 # The one metrics hook: every Apple HTTP exchange is counted in Redis (depportal/ops/counters.py).
-from depportal import crypto
+from depportal.core import crypto
 from depportal.ops import counters
 
 from .errors import (

@@ -4,7 +4,7 @@ from django.views.generic import TemplateView
 from depportal.accounts.scoping import scoped
 from depportal.audit.filters import AuditEventFilterSet
 from depportal.audit.models import AuditEvent
-from depportal.console import ConsoleMixin
+from depportal.core.console import ConsoleMixin
 
 
 class AuditEventListView(ConsoleMixin, TemplateView):

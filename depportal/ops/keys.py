@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.db import models, transaction
 
-from depportal import crypto
+from depportal.core import crypto
 
 # Every sealed column is a TextField named *_encrypted (tokens, VPP tokens, the webhook secret, ...):
 # finding them by name means a new one is rotated without anyone remembering to list it here.
@@ -23,7 +23,7 @@ class FieldReport:
 
 
 def sealed_fields() -> list[tuple[type[models.Model], str]]:
-    """(model, field name) of every column holding a value sealed with depportal.crypto."""
+    """(model, field name) of every column holding a value sealed with depportal.core.crypto."""
     found = []
     for model in apps.get_models():
         for model_field in model._meta.concrete_fields:

@@ -10,7 +10,7 @@ from depportal.accounts.roles import CHANGE
 from depportal.api.pagination import whole_number_param
 from depportal.api.permissions import RolePermission
 from depportal.api.schema import AutoSchema
-from depportal.spreadsheet import CSV_CONTENT_TYPE
+from depportal.core.spreadsheet import CSV_CONTENT_TYPE
 from devices import selectors, services
 from devices.api.serializers import (
     DeviceDetailSerializer,

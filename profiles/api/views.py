@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from depportal.accounts.roles import CHANGE, VIEW
 from depportal.accounts.scoping import scoped
 from depportal.api.permissions import RolePermission
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from profiles import selectors, services
 from profiles.api import serializers as s
 from profiles.models import EnrollmentProfile, Platform

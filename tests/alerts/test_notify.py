@@ -5,7 +5,7 @@ import pytest
 from depportal.alerts.models import AlertDelivery, NotificationSettings
 from depportal.alerts.services import alerts_notify
 from depportal.audit.models import AuditEvent
-from depportal.crypto import decrypt_text
+from depportal.core.crypto import decrypt_text
 from tests.alerts.conftest import SECRET, closed_port
 from tokens.models import EnrollmentProgramToken, TokenState
 

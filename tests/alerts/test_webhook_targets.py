@@ -5,7 +5,7 @@ import pytest
 from depportal.alerts.models import NotificationSettings
 from depportal.alerts.services import WebhookRejected, alert_webhook_send, notification_settings_update
 from depportal.audit.models import AuditEvent
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from depportal.accounts.models import Role
 from depportal.audit.models import AuditEvent
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from profiles import services as profile_services
 from tests.profiles.conftest import certificate_bytes, vpp_token_file
 from tokens.models import EnrollmentProgramToken

@@ -4,7 +4,7 @@ import pytest
 
 from business.models import ActivityState, DeviceActivity, OrgDevice
 from business.services import activity_preview, activity_start, inventory_refresh
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from devices.models import Device
 from syncjobs.models import SyncJob, SyncTrigger
 

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from business.models import BusinessConnection, ConnectionState
 from business.services import connection_create, connection_validate
 from depportal.audit.models import AuditEvent
-from depportal.exceptions import ApplicationError, Conflict
+from depportal.core.exceptions import ApplicationError, Conflict
 
 
 def pem(key) -> bytes:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from business.models import ActivityState, DeviceActivity
 from business.selectors import migration_deadlines
 from business.services import activity_preview, activity_start, inventory_refresh
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from devices.models import Device
 from syncjobs.models import SyncJob, SyncKind, SyncTrigger
 from syncjobs.services import syncjob_request

@@ -14,8 +14,8 @@ from business.services import (
     webhook_sync_due,
     webhook_sync_request,
 )
-from depportal import crypto
-from depportal.exceptions import ApplicationError
+from depportal.core import crypto
+from depportal.core.exceptions import ApplicationError
 from devices.models import Device
 from syncjobs.models import SyncJob, SyncKind, SyncTrigger
 from syncjobs.services import syncjob_request

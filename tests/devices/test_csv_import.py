@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from devices import services
 from devices.csv_import import MAX_ROWS, parse_serials
 from devices.models import Device, DeviceImport

@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from depportal.spreadsheet import safe_cell
+from depportal.core.spreadsheet import safe_cell
 from devices.models import Device, DeviceImport
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from depportal.accounts.roles import ADMINISTER, CHANGE, VIEW
-from depportal.console import ConsoleMixin
+from depportal.core.console import ConsoleMixin
 from devices.models import DeviceImport
 
 pytestmark = pytest.mark.django_db

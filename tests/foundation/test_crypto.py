@@ -4,7 +4,7 @@ import os
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from depportal import crypto
+from depportal.core import crypto
 
 
 def _new_key() -> str:

@@ -89,7 +89,7 @@ def test_password_policy_refuses(password, words):
 
 
 def test_user_create_applies_the_policy(admin_user):
-    from depportal.exceptions import ApplicationError
+    from depportal.core.exceptions import ApplicationError
 
     with pytest.raises(ApplicationError) as error:
         user_create(actor=admin_user, username="eve", password="aaaaaaaaaaaa")

@@ -8,7 +8,7 @@ cost seconds per hundred tokens.
 import json
 from datetime import datetime
 
-from depportal import crypto
+from depportal.core import crypto
 from depsim.control import DepSimControl
 from tokens.models import EnrollmentProgramToken, TokenState
 

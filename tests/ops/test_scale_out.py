@@ -13,7 +13,7 @@ import pytest
 from django.db import connections
 
 from depportal import celery_app
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from syncjobs.models import ACTIVE_STATES, SyncJob, SyncKind, SyncState, SyncTrigger
 from syncjobs.services import syncjob_request
 from syncjobs.tasks import syncjob_run_task

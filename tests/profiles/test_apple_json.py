@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from profiles import services
 from profiles.models import PushStatus
 from profiles.setup_screens import IOS_SETUP_SCREENS

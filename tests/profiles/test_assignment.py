@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from depportal.exceptions import Conflict
+from depportal.core.exceptions import Conflict
 from devices.models import Device, ProfileStatus
 from profiles import services
 from profiles.assignment import MAX_ATTEMPTS

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from devices.models import Device
 from profiles import services
 from profiles.models import EnrollmentProfile

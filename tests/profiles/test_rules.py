@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from profiles import services
 from profiles.models import EnrollmentProfile, max_profiles_per_token
 from profiles.rules import device_name_template_problems, expand_device_name

@@ -8,7 +8,7 @@ from django.utils import timezone
 from depportal.accounts.models import Role
 from depportal.apple.tokenfile import ServerTokenCredentials, encrypt_server_token
 from depportal.audit.models import AuditEvent
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from tokens import services
 from tokens.models import EnrollmentProgramToken, TokenState
 

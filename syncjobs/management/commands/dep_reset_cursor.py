@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from syncjobs.services import token_sync_cursor_reset
 from tokens.models import EnrollmentProgramToken
 

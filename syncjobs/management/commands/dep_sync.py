@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from depportal.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError
 from syncjobs.models import SyncJob, SyncKind, SyncTrigger
 from syncjobs.services import syncjob_request
 from tokens.models import EnrollmentProgramToken

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from depportal.crypto import key_id
+from depportal.core.crypto import key_id
 from depportal.ops.keys import rotate_all
 
 
