@@ -1,7 +1,7 @@
 """What an administrator must act on for the Apple Business connection (computed, never stored)."""
 
 from business.models import BusinessConnection, ConnectionState
-from depportal.alerts.types import CRITICAL, WARNING
+from depportal.core.alerts import CRITICAL, WARNING
 
 
 def connection_alerts(connection: BusinessConnection | None) -> list[tuple[str, str]]:

@@ -50,7 +50,7 @@ INSTALLED_APPS = [
     "template_partials",
     "depportal.accounts",
     "depportal.audit",
-    "depportal.alerts",
+    "overview.alerts",
     "tokens",
     "profiles",
     "devices",
@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "business",
     "depportal.ops",
 ]
+
+# OpsMiddleware serves it; it lives in the overview app because it reads every app.
+METRICS_VIEW = "overview.metrics.metrics_view"
 
 MIDDLEWARE = [
     # First: probes and the metrics scraper reach /healthz, /readyz, /metrics by internal address over HTTP.
@@ -89,7 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "depportal.accounts.context_processors.console",
+                "overview.context_processors.console",
                 "business.context_processors.business_nav",
             ],
         },
@@ -258,7 +261,7 @@ CELERY_BEAT_SCHEDULE["profiles-refresh-vpp-licences"] = {
     "schedule": float(env_int("VPP_LICENSES_REFRESH_S", 6 * 3600)),
 }
 # Alert emails and webhooks. Hourly is safe: each alert goes out once per level however often this runs.
-CELERY_BEAT_SCHEDULE["alerts-notify"] = {"task": "depportal.alerts.tasks.alerts_notify_task", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["alerts-notify"] = {"task": "overview.alerts.tasks.alerts_notify_task", "schedule": 3600.0}
 
 # Alert email (Tenant administration > Notifications picks the recipients). The console backend prints them.
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from depportal.accounts.forms import AdminSignInForm, SignInForm
 from depportal.accounts.views import PasswordSetView
-from depportal.views import HomeView
+from overview.views import HomeView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
@@ -19,7 +19,7 @@ urlpatterns = [
     path("", include("devices.urls")),
     path("tenant/", include("depportal.accounts.urls")),
     path("tenant/audit/", include("depportal.audit.urls")),
-    path("tenant/notifications/", include("depportal.alerts.urls")),
+    path("tenant/notifications/", include("overview.alerts.urls")),
     path("tenant/business/", include("business.urls")),
     path("api/v1/", include("depportal.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

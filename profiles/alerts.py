@@ -2,7 +2,7 @@
 
 from django.db.models import Count
 
-from depportal.alerts.types import CRITICAL, WARNING, Alert
+from depportal.core.alerts import CRITICAL, WARNING, Alert
 from devices.models import Device
 from profiles.assignment import FAILED, MAX_ATTEMPTS, THROTTLED
 from profiles.models import VppToken

@@ -1,6 +1,6 @@
 """Health alerts of tokens, computed from their state (never stored, so they cannot go stale)."""
 
-from depportal.alerts.types import CRITICAL, WARNING, Alert
+from depportal.core.alerts import CRITICAL, WARNING, Alert
 from tokens.models import EXPIRY_CRITICAL_DAYS, EXPIRY_WARNING_DAYS, EnrollmentProgramToken, TokenState
 
 

@@ -12,9 +12,9 @@ from depportal.accounts.api.views import (
     ScopeTagViewSet,
     UserViewSet,
 )
-from depportal.alerts.api.views import AlertViewSet, NotificationSettingsViewSet
 from depportal.audit.api.views import AuditEventViewSet
 from devices.api.views import CSVRenderer, DeviceViewSet
+from overview.alerts.api.views import AlertViewSet, NotificationSettingsViewSet
 from profiles.api.views import (
     AssignmentJobViewSet,
     ConfiguratorCertificateViewSet,

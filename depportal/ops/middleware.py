@@ -7,13 +7,12 @@ header, so skipping those two checks for them is safe; /metrics keeps its own be
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
 
 from depportal.ops import counters
 from depportal.ops.health import healthz, readyz
-from depportal.ops.metrics import metrics_view
-
-ROUTES = {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics_view}
 
 
 class OpsMiddleware:
@@ -21,9 +20,11 @@ class OpsMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
+        # Named in settings, like ROOT_URLCONF: the metrics read every app, and this layer sits below them.
+        self.routes = {"/healthz": healthz, "/readyz": readyz, "/metrics": import_string(settings.METRICS_VIEW)}
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        view = ROUTES.get(request.path_info.rstrip("/") or "/")
+        view = self.routes.get(request.path_info.rstrip("/") or "/")
         if view is not None and request.method in ("GET", "HEAD"):
             return view(request)
         response = self.get_response(request)

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.utils import timezone
 
-from depportal.alerts.services import notification_settings_update
+from overview.alerts.services import notification_settings_update
 from tokens.models import EnrollmentProgramToken
 
 SECRET = "receiver-shared-secret-0123456789"

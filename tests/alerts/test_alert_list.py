@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from depportal.accounts.models import Role
-from depportal.alerts.selectors import alert_list
-from depportal.alerts.types import CRITICAL, WARNING
+from depportal.core.alerts import CRITICAL, WARNING
+from overview.alerts.selectors import alert_list
 from tokens.models import EnrollmentProgramToken, TokenState
 
 pytestmark = pytest.mark.django_db

@@ -2,10 +2,10 @@
 
 import pytest
 
-from depportal.alerts.models import AlertDelivery, NotificationSettings
-from depportal.alerts.services import alerts_notify
 from depportal.audit.models import AuditEvent
 from depportal.core.crypto import decrypt_text
+from overview.alerts.models import AlertDelivery, NotificationSettings
+from overview.alerts.services import alerts_notify
 from tests.alerts.conftest import SECRET, closed_port
 from tokens.models import EnrollmentProgramToken, TokenState
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from depportal.alerts.models import NotificationSettings
 from depportal.audit.models import AuditEvent
+from overview.alerts.models import NotificationSettings
 from tests.alerts.conftest import SECRET
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,8 @@
 
 import pytest
 
-from depportal.alerts.services import WebhookDeliveryError, WebhookRejected, alert_webhook_send
-from depportal.alerts.tasks import WEBHOOK_MAX_RETRIES, alert_webhook_send_task
+from overview.alerts.services import WebhookDeliveryError, WebhookRejected, alert_webhook_send
+from overview.alerts.tasks import WEBHOOK_MAX_RETRIES, alert_webhook_send_task
 from tests.alerts.conftest import SECRET, closed_port
 
 pytestmark = pytest.mark.django_db

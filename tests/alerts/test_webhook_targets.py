@@ -2,10 +2,10 @@
 
 import pytest
 
-from depportal.alerts.models import NotificationSettings
-from depportal.alerts.services import WebhookRejected, alert_webhook_send, notification_settings_update
 from depportal.audit.models import AuditEvent
 from depportal.core.exceptions import ApplicationError
+from overview.alerts.models import NotificationSettings
+from overview.alerts.services import WebhookRejected, alert_webhook_send, notification_settings_update
 
 pytestmark = pytest.mark.django_db
 

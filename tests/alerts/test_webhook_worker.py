@@ -2,8 +2,8 @@
 
 import pytest
 
-from depportal.alerts.services import alerts_notify
-from depportal.alerts.tasks import alert_webhook_send_task
+from overview.alerts.services import alerts_notify
+from overview.alerts.tasks import alert_webhook_send_task
 from tests.alerts.conftest import SECRET
 from tests.plugins.celery_worker import wait_for
 

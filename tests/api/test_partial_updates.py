@@ -14,9 +14,9 @@ from drf_spectacular.settings import spectacular_settings
 
 from depportal.accounts.models import ScopeTag
 from depportal.accounts.services import api_token_create
-from depportal.alerts.models import NotificationSettings
-from depportal.alerts.services import notification_settings_update
 from depportal.api.serializers import InputSerializer
+from overview.alerts.models import NotificationSettings
+from overview.alerts.services import notification_settings_update
 from profiles import services as profile_services
 from profiles.models import EnrollmentProfile, VppToken
 from tests.profiles.conftest import certificate_bytes, vpp_token_file

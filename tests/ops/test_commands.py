@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from depportal.alerts.models import SETTINGS_ROW_ID, NotificationSettings
 from depportal.core import crypto
 from depportal.ops.keys import sealed_fields
+from overview.alerts.models import SETTINGS_ROW_ID, NotificationSettings
 from profiles.models import VppToken
 from syncjobs.models import SyncJob, SyncKind, SyncState, SyncTrigger
 from syncjobs.services import syncjob_request, syncjob_run

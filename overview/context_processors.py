@@ -1,6 +1,6 @@
 from depportal.accounts.roles import CHANGE, VIEW
 from depportal.accounts.scoping import can, is_administrator
-from depportal.alerts.console import alert_summary, alerts_for_request
+from overview.alerts.console import alert_summary, alerts_for_request
 
 
 def console(request):

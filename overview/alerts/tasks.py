@@ -7,7 +7,7 @@ level), while a failed sync or unaccepted terms reach the admins within the hour
 
 from celery import shared_task
 
-from depportal.alerts import services
+from overview.alerts import services
 
 # Retries of a webhook wait at most 1, 2, 4 ... 512 s, then 900 s (full jitter), about 1.5 h in all.
 # The cap stays well under the Redis visibility timeout (1 h), so a waiting retry is never redelivered.

@@ -17,12 +17,12 @@ from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from depportal.alerts import selectors
-from depportal.alerts.models import SETTINGS_ROW_ID, AlertDelivery, NotificationSettings
-from depportal.alerts.types import CRITICAL, Alert
 from depportal.audit.services import audit_record
+from depportal.core.alerts import CRITICAL, Alert
 from depportal.core.crypto import decrypt_text, encrypt
 from depportal.core.exceptions import ApplicationError
+from overview.alerts import selectors
+from overview.alerts.models import SETTINGS_ROW_ID, AlertDelivery, NotificationSettings
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +216,7 @@ def alerts_notify() -> dict:
     back alerts again. While no channel is enabled nothing is recorded, so the alerts that are current
     when one gets enabled still go out.
     """
-    from depportal.alerts.tasks import alert_webhook_send_task  # the task module imports this one
+    from overview.alerts.tasks import alert_webhook_send_task  # the task module imports this one
 
     current = selectors.alert_list_all()
     cleared, _ = AlertDelivery.objects.exclude(key__in={alert.key for alert in current}).delete()

@@ -206,8 +206,8 @@ def _token_metrics(out: Exposition) -> None:
 
 
 def _alert_metrics(out: Exposition) -> None:
-    from depportal.alerts.models import AlertDelivery
-    from depportal.alerts.selectors import alert_list_all
+    from overview.alerts.models import AlertDelivery
+    from overview.alerts.selectors import alert_list_all
 
     current: dict[tuple[str, str], int] = {}
     for alert in alert_list_all():

@@ -7,11 +7,11 @@ from django.views.generic import TemplateView
 from depportal.accounts.forms import apply_error
 from depportal.accounts.roles import ADMINISTER
 from depportal.accounts.scoping import is_administrator
-from depportal.alerts import selectors, services
-from depportal.alerts.display import webhook_url_for
-from depportal.alerts.forms import NotificationSettingsForm
 from depportal.core.console import ConsoleMixin
 from depportal.core.exceptions import ApplicationError
+from overview.alerts import selectors, services
+from overview.alerts.display import webhook_url_for
+from overview.alerts.forms import NotificationSettingsForm
 
 
 class NotificationSettingsView(ConsoleMixin, TemplateView):

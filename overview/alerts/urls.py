@@ -1,6 +1,6 @@
 from django.urls import path
 
-from depportal.alerts import views
+from overview.alerts import views
 
 app_name = "alerts"
 

@@ -3,10 +3,10 @@ from rest_framework import viewsets
 from rest_framework.response import Response
 
 from depportal.accounts.scoping import is_administrator
-from depportal.alerts import selectors, services
-from depportal.alerts.api import serializers as s
-from depportal.alerts.display import webhook_url_for
 from depportal.api.permissions import IsAdministrator, RolePermission
+from overview.alerts import selectors, services
+from overview.alerts.api import serializers as s
+from overview.alerts.display import webhook_url_for
 
 
 class AlertViewSet(viewsets.GenericViewSet):

@@ -2,8 +2,8 @@
 
 from collections.abc import Iterable
 
-from depportal.alerts.models import SETTINGS_ROW_ID, NotificationSettings
-from depportal.alerts.types import CRITICAL, WARNING, Alert
+from depportal.core.alerts import CRITICAL, WARNING, Alert
+from overview.alerts.models import SETTINGS_ROW_ID, NotificationSettings
 from profiles.alerts import assignment_alerts, vpp_token_alerts
 from profiles.models import VppToken
 from profiles.selectors import vpp_token_list

@@ -1,6 +1,6 @@
 from django import template
 
-from depportal.alerts.console import alert_summary, alerts_for_request
+from overview.alerts.console import alert_summary, alerts_for_request
 
 register = template.Library()
 

@@ -1,7 +1,7 @@
 """What console pages show about alerts, computed once per request."""
 
-from depportal.alerts.selectors import alert_list
-from depportal.alerts.types import CRITICAL, Alert
+from depportal.core.alerts import CRITICAL, Alert
+from overview.alerts.selectors import alert_list
 
 _REQUEST_ATTR = "_depportal_alerts"
 

@@ -1,0 +1,1 @@
+"""The top app layer: what looks across every app (alerts and notifications, the Home dashboard, /metrics)."""
