@@ -51,8 +51,20 @@ MIGRATION_DEADLINE_MAX_DAYS = 90
 INTERACTIVE_DEADLINE_S = 30
 ACTIVITY_DEADLINE_S = 15 * 60
 WEBHOOK_EVENTS = ["ORG_DEVICE_ATTRIBUTE_CHANGED", "ORG_DEVICE_RELATIONSHIP_ASSIGNED_SERVER_CHANGED"]
-# Where depsim and Apple's examples differ from nothing documented, this is the signature header we verify.
-SIGNATURE_HEADER = "X-Apple-Signature"
+# How Apple signs a delivery. "Understanding webhook events"
+# (https://developer.apple.com/documentation/apple-school-and-business-manager-api/understanding-apple-business-api-webhook-events)
+# has a section "Set up notification authentication" for Apple Business webhooks, created with a `secret` like
+# App Store Connect's; only its heading could be read here. App Store Connect's section of the same name
+# (https://developer.apple.com/documentation/appstoreconnectapi/configuring-webhook-notifications) documents the
+# scheme in full: an `x-apple-signature` header holding "hmacsha256=" and the hex HMAC-SHA256 of the raw body
+# keyed with the secret. We verify exactly that, and trust nothing else in the body: it only names the devices
+# and servers whose tokens to sync, and the sync reads their state from Apple. A replayed delivery therefore
+# changes nothing but an extra (debounced) sync.
+SIGNATURE_HEADER = "x-apple-signature"
+SIGNATURE_PREFIX = "hmacsha256="
+MAX_WEBHOOK_BODY_BYTES = 256 * 1024
+# A delivery naming more devices than this syncs every linked token instead of looking each one up.
+MAX_WEBHOOK_SUBJECTS = 1000
 _SERIAL = re.compile(r"^[A-Z0-9]{8,20}$")
 _SPLIT = re.compile(r"[\s,;]+")
 
@@ -622,20 +634,33 @@ class WebhookRejected(ApplicationError):
     status = 401
 
 
+class WebhookTooLarge(ApplicationError):
+    code = "webhook_too_large"
+    status = 413
+
+
+def webhook_signature(*, secret: bytes, body: bytes) -> str:
+    """The `x-apple-signature` value Apple sends for `body` (see SIGNATURE_HEADER)."""
+    return SIGNATURE_PREFIX + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
 def webhook_receive(*, body: bytes, signature: str) -> dict:
     """Verify a delivery's signature, then queue a debounced delta sync of every token it concerns."""
     connection = connection_get()
     if connection is None or not connection.webhook_secret_encrypted:
         raise WebhookRejected("No Apple Business webhook is configured.")
-    secret = crypto.decrypt(connection.webhook_secret_encrypted)
-    expected = "hmacsha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, (signature or "").strip()):
+    if len(body) > MAX_WEBHOOK_BODY_BYTES:
+        raise WebhookTooLarge("The webhook delivery is larger than any Apple sends.")
+    expected = webhook_signature(secret=crypto.decrypt(connection.webhook_secret_encrypted), body=body)
+    if not hmac.compare_digest(expected.encode(), (signature or "").strip().encode("utf-8", "replace")):
         raise WebhookRejected("The webhook signature does not match.")
     try:
         delivery = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApplicationError("The webhook body is not JSON.") from None
     serials, server_ids = _event_subjects(delivery)
+    if len(serials) + len(server_ids) > MAX_WEBHOOK_SUBJECTS:
+        serials, server_ids = set(), set()
     if server_ids - set(BusinessServer.objects.filter(connection=connection).values_list("apple_id", flat=True)):
         # A server created or renamed since the last inventory read: learn it so its token is found.
         try:

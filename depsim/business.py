@@ -11,9 +11,12 @@ Written from Apple's pages (read December 2026):
 - https://developer.apple.com/documentation/applebusinessapi/create-a-webhook and .../webhookeventtype
 - https://developer.apple.com/documentation/applebusinessapi/applecarecoverage/attributes-data.dictionary
 - https://developer.apple.com/documentation/applebusinessapi/errorresponse
+- https://developer.apple.com/documentation/apple-school-and-business-manager-api/understanding-apple-business-api-webhook-events
+  (a delivery is a WebhookDelivery linking a WebhookEvent whose `payload` is a JSON string) and, for the
+  signature, https://developer.apple.com/documentation/appstoreconnectapi/configuring-webhook-notifications
 What those pages do not say, and is therefore this simulator's own choice: the cursor format, the 1-hour
-token lifetime (as micromdm/nanoaxm reads it), the 401 error code, how soon an activity completes, the JSON of
-a webhook delivery and its signature header (Apple's page on authenticating deliveries could not be read).
+token lifetime (as micromdm/nanoaxm reads it), the 401 error code, how soon an activity completes, and the
+fields inside an event's payload (only the heading of Apple Business's authentication section was readable).
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ ACCESS_TOKEN_TTL = 3600
 PAGE_DEFAULT = 100
 PAGE_MAX = 1000
 MIGRATION_DEADLINE_MAX_DAYS = 90
-SIGNATURE_HEADER = "X-Apple-Signature"
+# Apple Business's "Set up notification authentication" (understanding-apple-business-api-webhook-events) as
+# App Store Connect's page of that name spells it out: hex HMAC-SHA256 of the raw body keyed with the secret.
+SIGNATURE_HEADER = "x-apple-signature"
 EVENT_SERVER_CHANGED = "ORG_DEVICE_RELATIONSHIP_ASSIGNED_SERVER_CHANGED"
 EVENT_ATTRIBUTE_CHANGED = "ORG_DEVICE_ATTRIBUTE_CHANGED"
 EVENT_TYPES = (

@@ -8,9 +8,12 @@ import pytest
 
 from business.models import BusinessConnection, WebhookSync
 from business.services import (
+    MAX_WEBHOOK_BODY_BYTES,
+    MAX_WEBHOOK_SUBJECTS,
     inventory_refresh,
     webhook_enable,
     webhook_receive,
+    webhook_signature,
     webhook_sync_due,
     webhook_sync_request,
 )
@@ -101,6 +104,47 @@ def test_unsigned_or_badly_signed_deliveries_are_refused(hooked, signature):
     assert not WebhookSync.objects.exists()
 
 
+def test_the_signature_is_the_hex_hmac_sha256_of_the_body_as_apple_documents():
+    # The worked example of Apple's "Set up notification authentication" (App Store Connect's webhook page).
+    assert webhook_signature(secret=b"This is my secret", body=b"Hello, World!") == (
+        "hmacsha256=7f062172b01cb00b53ca068614674a3d982a34062a0f5d37687d5e3377e54657"
+    )
+
+
+def test_a_delivery_signed_over_other_bytes_is_refused(hooked):
+    body = delivery("C02ABC123XYZ")
+    # The same JSON re-serialised (as a proxy might) no longer matches: the signature covers the raw bytes.
+    reserialised = json.dumps(json.loads(body), indent=1).encode()
+    with pytest.raises(ApplicationError) as caught:
+        webhook_receive(body=reserialised, signature=sign(hooked["connection"], body))
+    assert caught.value.status == 401
+    assert not WebhookSync.objects.exists()
+
+
+def test_an_oversized_delivery_is_refused_before_anything_is_read(hooked, client):
+    body = b"{" + b" " * MAX_WEBHOOK_BODY_BYTES + b"}"
+    response = client.post(
+        "/tenant/business/webhook/",
+        data=body,
+        content_type="application/json",
+        headers={"x-apple-signature": sign(hooked["connection"], body)},
+    )
+    assert response.status_code == 413 and "larger" in response.json()["detail"]
+    assert not SyncJob.objects.filter(trigger=SyncTrigger.WEBHOOK).exists()
+    assert not WebhookSync.objects.exists()
+
+
+def test_a_delivery_naming_too_many_devices_syncs_every_linked_token_once(hooked):
+    payloads = [
+        {"type": "webhookEvents", "attributes": {"payload": json.dumps({"orgDevice": {"id": f"SN{i:010d}"}})}}
+        for i in range(MAX_WEBHOOK_SUBJECTS + 1)
+    ]
+    body = json.dumps({"data": {"type": "webhookDeliveries"}, "included": payloads}).encode()
+    outcome = webhook_receive(body=body, signature=sign(hooked["connection"], body))
+    assert outcome["tokens"] == [hooked["token"].pk]
+    assert SyncJob.objects.filter(trigger=SyncTrigger.WEBHOOK).count() == 1
+
+
 def test_receiver_view_answers_401_for_a_bad_signature_and_400_for_bad_json(hooked, client):
     refused = client.post("/tenant/business/webhook/", data=delivery("X"), content_type="application/json")
     assert refused.status_code == 401 and "signature" in refused.json()["detail"]
@@ -109,7 +153,7 @@ def test_receiver_view_answers_401_for_a_bad_signature_and_400_for_bad_json(hook
         "/tenant/business/webhook/",
         data=body,
         content_type="application/json",
-        headers={"X-Apple-Signature": sign(hooked["connection"], body)},
+        headers={"x-apple-signature": sign(hooked["connection"], body)},
     )
     assert bad.status_code == 400
     assert client.get("/tenant/business/webhook/").status_code == 405
