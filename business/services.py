@@ -499,19 +499,44 @@ def _fail(activity: DeviceActivity, message: str) -> None:
     activity.save()
 
 
-def _send_and_wait(activity: DeviceActivity, client: BusinessClient, deadline: float) -> None:
+def _batches(activity: DeviceActivity) -> list[tuple[str | None, list[str]]]:
+    """The (MDM server id, serials) of each Apple activity, in a fixed order so a resumed run skips those sent.
+
+    Apple's example for "Assign or Unassign Devices" names the mdmServer in both cases
+    (https://developer.apple.com/documentation/applebusinessapi/create-an-orgdeviceactivity), so an unassignment
+    goes to each server the devices are on, in batches of its own.
+    """
+    if activity.kind != ActivityKind.UNASSIGN:
+        server_id = activity.server.apple_id if activity.server else None
+        groups = [(server_id, list(activity.serials))]
+    else:
+        on_server = dict(
+            OrgDevice.objects.filter(
+                connection=activity.connection, serial_number__in=activity.serials, server__isnull=False
+            ).values_list("serial_number", "server__apple_id")
+        )
+        by_server: dict[str, list[str]] = {}
+        for serial in activity.serials:
+            if serial in on_server:
+                by_server.setdefault(on_server[serial], []).append(serial)
+        groups = sorted(by_server.items())
+    return [
+        (server_id, serials[start : start + ACTIVITY_CHUNK])
+        for server_id, serials in groups
+        for start in range(0, len(serials), ACTIVITY_CHUNK)
+    ]
+
+
+def _send_and_wait(activity: DeviceActivity, client: BusinessClient, deadline: float) -> dict[str, str]:
     activity_type = APPLE_ACTIVITY_TYPES[activity.kind]
     metadata = None
     if activity.migration_deadline:
         if activity.kind == ActivityKind.ASSIGN:
             activity_type = ASSIGN_WITH_DEADLINE
         metadata = {"mdmMigrationDeadlineDateTime": activity.migration_deadline.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
-    server_id = activity.server.apple_id if activity.server else None
     ids = list(activity.apple_activity_ids)
-    for start in range(len(ids) * ACTIVITY_CHUNK, len(activity.serials), ACTIVITY_CHUNK):
-        created = client.create_activity(
-            activity_type, activity.serials[start : start + ACTIVITY_CHUNK], server_id=server_id, metadata=metadata
-        )
+    for server_id, serials in _batches(activity)[len(ids) :]:
+        created = client.create_activity(activity_type, serials, server_id=server_id, metadata=metadata)
         ids.append(created["id"])
         DeviceActivity.objects.filter(pk=activity.pk).update(apple_activity_ids=ids)
     activity.apple_activity_ids = ids
@@ -544,7 +569,7 @@ def _results(activity: DeviceActivity, client: BusinessClient, statuses: dict[st
     if activity.kind in (ActivityKind.UPDATE_DEADLINE, ActivityKind.CANCEL_MIGRATION):
         # No documented resource attribute shows a migration, so each chunk's outcome stands for its devices.
         results = {}
-        for index, apple_id in enumerate(activity.apple_activity_ids):
+        for apple_id, (_, chunk) in zip(activity.apple_activity_ids, _batches(activity), strict=False):
             status = statuses.get(apple_id, "")
             outcome = (
                 "success"
@@ -553,7 +578,6 @@ def _results(activity: DeviceActivity, client: BusinessClient, statuses: dict[st
                 if "COMPLETED_WITH_FAILURE" in status
                 else "failed"
             )
-            chunk = activity.serials[index * ACTIVITY_CHUNK : (index + 1) * ACTIVITY_CHUNK]
             results.update(dict.fromkeys(chunk, outcome))
         return results
     if activity.kind == ActivityKind.ASSIGN:

@@ -375,6 +375,11 @@ class BusinessState:
                 "createdDateTime": iso(server.created_ts),
                 "updatedDateTime": iso(server.token_ts or server.created_ts),
             },
+            "relationships": {
+                "devices": {
+                    "links": {"self": f"/v1/mdmServers/{business_server_id(server.uuid)}/relationships/devices"}
+                }
+            },
         }
 
     def server_for_id(self, server_id: str):
@@ -404,7 +409,8 @@ class BusinessState:
                 409, "ENTITY_ERROR.RELATIONSHIP.INVALID", f"Unknown device serial numbers: {', '.join(unknown[:10])}"
             )
         server_id = None
-        if activity_type in ("ASSIGN_DEVICES", "ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE"):
+        # Apple's one example for assigning and unassigning names the mdmServer: both take it.
+        if activity_type in ("ASSIGN_DEVICES", "UNASSIGN_DEVICES", "ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE"):
             server_data = (relationships.get("mdmServer") or {}).get("data") or {}
             server_id = server_data.get("id") if isinstance(server_data, dict) else None
             if not server_id or self.server_for_id(server_id) is None:
@@ -445,7 +451,12 @@ class BusinessState:
                 self.sim.assign_to_server(server.uuid, [serial])
                 if activity.deadline:
                     self.sim.update_device(serial, mdm_migration_deadline=activity.deadline)
-            elif kind == "UNASSIGN_DEVICES" and before:
+            elif kind == "UNASSIGN_DEVICES":
+                server = self.server_for_id(activity.server_id)
+                if before != server.uuid:
+                    # Only the server that has the device can give it up.
+                    activity.results[serial] = "FAILED"
+                    continue
                 self.sim.unassign_devices(before, [serial])
             elif kind == "RELEASE_DEVICES":
                 if before:

@@ -116,6 +116,34 @@ def test_unassign_syncs_the_losing_token(admin_user, connection, setup, django_c
     assert OrgDevice.objects.filter(serial_number__in=setup["loose"][:2], server__isnull=True).count() == 2
 
 
+def test_unassign_from_two_servers_sends_one_activity_per_server(
+    admin_user, connection, setup, django_capture_on_commit_callbacks, business_apple
+):
+    portal = setup["servers"]["Portal MDM"]
+    run(
+        django_capture_on_commit_callbacks,
+        actor=admin_user,
+        connection=connection,
+        kind="assign",
+        server=portal,
+        serials=setup["loose"][:1],
+    )
+    serials = [setup["loose"][0], *setup["on_other"][:2]]
+    activity = run(
+        django_capture_on_commit_callbacks,
+        actor=admin_user,
+        connection=connection,
+        kind="unassign",
+        server=None,
+        serials=serials,
+    )
+    assert activity.state == ActivityState.SUCCEEDED, activity.error_message
+    assert len(activity.apple_activity_ids) == 2
+    assert activity.results == dict.fromkeys(serials, "success")
+    assert OrgDevice.objects.filter(serial_number__in=serials, server__isnull=True).count() == 3
+    assert [s["token"] for s in activity.synced_tokens] == [setup["token"].pk]
+
+
 def test_release_removes_devices_from_the_organisation(
     admin_user, connection, setup, django_capture_on_commit_callbacks, business_apple
 ):

@@ -197,6 +197,21 @@ def test_unknown_server_and_far_deadline_conflict(depsim, api):
     assert api.post(f"{depsim.base_url}/v1/orgDeviceActivities", json=far).status_code == 409
 
 
+def test_an_unassignment_names_the_server_that_gives_the_devices_up(depsim, api):
+    first = depsim.create_server("First")["server_uuid"]
+    second = depsim.create_server("Second")["server_uuid"]
+    mine = depsim.add_devices(first, count=1)[0]["serial_number"]
+    theirs = depsim.add_devices(second, count=1)[0]["serial_number"]
+    unnamed = api.post(f"{depsim.base_url}/v1/orgDeviceActivities", json=activity([mine], kind="UNASSIGN_DEVICES"))
+    assert unnamed.status_code == 409
+    body = activity([mine, theirs], kind="UNASSIGN_DEVICES", server_id=first.replace("-", "").upper())
+    created = api.post(f"{depsim.base_url}/v1/orgDeviceActivities", json=body).json()["data"]
+    done = api.get(created["links"]["self"], timeout=10).json()["data"]["attributes"]
+    assert done["status"] == "COMPLETED" and done["subStatus"] == "COMPLETED_WITH_FAILURE"
+    assert depsim.devices(first) == []
+    assert [d["serial_number"] for d in depsim.devices(second)] == [theirs]
+
+
 def test_webhook_deliveries_are_signed_with_the_secret(depsim, api):
     received = []
 
