@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from business.models import (
@@ -31,6 +32,7 @@ from business.models import (
     OrgDevice,
     WebhookSync,
 )
+from business.selectors import inventory_refresh_running
 from depportal.apple import AppleError
 from depportal.apple.business import BusinessClient, kind_for_client_id, load_private_key
 from depportal.audit.services import audit_record
@@ -245,13 +247,96 @@ def _device_fields(attributes: dict) -> dict:
     }
 
 
+class RefreshLost(Exception):
+    """Another run took over this refresh's lease: this one stops writing."""
+
+
+def inventory_refresh_request(*, actor, connection: BusinessConnection) -> BusinessConnection:
+    """Refresh now (console and API); refused while one runs, so two never read Apple at once."""
+    from business.tasks import inventory_refresh_task
+
+    connection.refresh_from_db()
+    if inventory_refresh_running(connection):
+        raise Conflict(
+            f"The inventory is already being read from Apple ({connection.inventory_refresh_pages} pages, "
+            f"{connection.inventory_refresh_devices} devices so far). Wait for it to end."
+        )
+    with transaction.atomic():
+        _audit(actor, "inventory_refresh", connection, {})
+        connection_id = connection.pk
+        transaction.on_commit(lambda: inventory_refresh_task.delay(connection_id))
+    return connection
+
+
+def _claim_refresh(connection: BusinessConnection) -> int | None:
+    """Take the refresh lease: free, or left by a run whose heartbeat stopped. The claim number, or None."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.BUSINESS_INVENTORY_LEASE_S)
+    claimed = (
+        BusinessConnection.objects.filter(pk=connection.pk)
+        .filter(Q(inventory_refresh_started_at__isnull=True) | Q(inventory_refresh_heartbeat_at__lt=stale))
+        .update(
+            inventory_refresh_started_at=now,
+            inventory_refresh_heartbeat_at=now,
+            inventory_refresh_pages=0,
+            inventory_refresh_devices=0,
+            inventory_refresh_error="",
+            inventory_refresh_attempt=F("inventory_refresh_attempt") + 1,
+        )
+    )
+    if not claimed:
+        return None
+    return BusinessConnection.objects.values_list("inventory_refresh_attempt", flat=True).get(pk=connection.pk)
+
+
+def _refresh_progress(connection: BusinessConnection, attempt: int, **progress) -> None:
+    updated = BusinessConnection.objects.filter(pk=connection.pk, inventory_refresh_attempt=attempt).update(
+        inventory_refresh_heartbeat_at=timezone.now(), **progress
+    )
+    if not updated:
+        raise RefreshLost
+
+
 def inventory_refresh(*, connection: BusinessConnection) -> dict:
-    """Walk every orgDevices page and every server's serials; devices Apple no longer lists are dropped."""
+    """Walk every orgDevices page and every server's serials; devices Apple no longer lists are dropped.
+
+    One refresh at a time (beat, console and API alike): a second one finds the lease taken and does nothing.
+    Progress (pages and devices so far) is written after every page.
+    """
+    attempt = _claim_refresh(connection)
+    if attempt is None:
+        return {"status": "already_running"}
     started = timezone.now()
+    try:
+        outcome = _walk_inventory(connection, attempt, started)
+    except RefreshLost:
+        return {"status": "taken_over"}
+    except AppleError as error:
+        BusinessConnection.objects.filter(pk=connection.pk, inventory_refresh_attempt=attempt).update(
+            inventory_refresh_started_at=None, inventory_refresh_error=error.message
+        )
+        raise
+    except Exception:
+        BusinessConnection.objects.filter(pk=connection.pk, inventory_refresh_attempt=attempt).update(
+            inventory_refresh_started_at=None,
+            inventory_refresh_error="The portal failed while reading the inventory; the next refresh starts over.",
+        )
+        raise
+    removed, _ = OrgDevice.objects.filter(connection=connection, refreshed_at__lt=started).delete()
+    finished = BusinessConnection.objects.filter(pk=connection.pk, inventory_refresh_attempt=attempt).update(
+        inventory_refreshed_at=timezone.now(), inventory_refresh_started_at=None, state=ConnectionState.ACTIVE
+    )
+    if not finished:
+        return {"status": "taken_over"}
+    connection.refresh_from_db()
+    return {"status": "done", **outcome, "removed": removed}
+
+
+def _walk_inventory(connection: BusinessConnection, attempt: int, started: datetime) -> dict:
     with connection_client(connection) as client:
         try:
             servers = _link_servers(connection, client)
-            seen = 0
+            seen = pages = 0
             for page in client.org_device_pages():
                 rows = []
                 for item in page.data:
@@ -270,6 +355,8 @@ def inventory_refresh(*, connection: BusinessConnection) -> dict:
                     update_fields=[*_device_fields({}), "refreshed_at"],
                 )
                 seen += len(rows)
+                pages += 1
+                _refresh_progress(connection, attempt, inventory_refresh_pages=pages, inventory_refresh_devices=seen)
             OrgDevice.objects.filter(connection=connection).update(server=None)
             for apple_id, server in servers.items():
                 serials = list(client.server_device_serials(apple_id))
@@ -277,15 +364,12 @@ def inventory_refresh(*, connection: BusinessConnection) -> dict:
                     OrgDevice.objects.filter(
                         connection=connection, serial_number__in=serials[start : start + 5000]
                     ).update(server=server)
+                _refresh_progress(connection, attempt)
         except AppleError as error:
             _record_error(connection, error)
             raise
         _note_token(connection, client)
-    removed, _ = OrgDevice.objects.filter(connection=connection, refreshed_at__lt=started).delete()
-    connection.inventory_refreshed_at = timezone.now()
-    connection.state = ConnectionState.ACTIVE
-    connection.save(update_fields=["inventory_refreshed_at", "state"])
-    return {"devices": seen, "removed": removed, "servers": len(servers)}
+    return {"devices": seen, "pages": pages, "servers": len(servers)}
 
 
 def device_apple_care(*, connection: BusinessConnection, serial: str) -> list[dict]:
