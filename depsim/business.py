@@ -276,14 +276,17 @@ class BusinessState:
         return extra
 
     def set_order(self, serials: list[str], order_number: str, **fields: Any) -> int:
-        """Give devices an order number (and optional purchase fields), as a reseller's order would."""
+        """Give devices an order number (and optional purchase fields), as a reseller's order would.
+
+        The number is the mini ABM's own order record too, so "Choose devices by Order Number" there and
+        `orderNumber` here always agree."""
         done = 0
         for raw in serials:
             serial = normalise_serial(raw)
             if serial not in self.sim.devices:
                 raise ControlError(f"No device {serial!r} in the organisation.", status=404)
             extra = dict(self.extras_for(serial))
-            extra["orderNumber"] = order_number
+            self.sim.orders[serial] = order_number
             extra.update(
                 {k: v for k, v in fields.items() if k in ("orderDateTime", "partNumber", "purchaseSourceType")}
             )
@@ -309,7 +312,8 @@ class BusinessState:
             "productType": None,
             "deviceCapacity": None,
             "partNumber": extra["partNumber"],
-            "orderNumber": extra["orderNumber"],
+            # A demo order placed in the mini ABM is the device's order here as well.
+            "orderNumber": self.sim.orders.get(serial) or extra["orderNumber"],
             "color": fields.get("color"),
             "status": "ASSIGNED" if device.server_uuid else "UNASSIGNED",
             "orderDateTime": extra["orderDateTime"],

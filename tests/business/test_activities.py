@@ -1,6 +1,7 @@
 """Assign, unassign and release through Apple's device activities (depsim), then the receiving token syncs."""
 
 import pytest
+import requests
 
 from business.models import ActivityState, DeviceActivity, OrgDevice
 from business.services import activity_preview, activity_start, inventory_refresh
@@ -142,6 +143,18 @@ def test_unassign_from_two_servers_sends_one_activity_per_server(
     assert activity.results == dict.fromkeys(serials, "success")
     assert OrgDevice.objects.filter(serial_number__in=serials, server__isnull=True).count() == 3
     assert [s["token"] for s in activity.synced_tokens] == [setup["token"].pk]
+
+
+def test_a_mini_abm_order_is_chosen_by_its_number(admin_user, connection, setup, business_apple):
+    order = requests.post(f"{business_apple.base_url}/abm/devices/demo", json={"count": 3}, timeout=10).json()
+    inventory_refresh(connection=connection)
+    preview = activity_preview(
+        connection=connection,
+        kind="assign",
+        server=setup["servers"]["Portal MDM"],
+        order_number=order["order_number"],
+    )
+    assert preview["serials"] == sorted(d["serial_number"] for d in order["devices"])
 
 
 def test_release_removes_devices_from_the_organisation(

@@ -212,6 +212,18 @@ def test_an_unassignment_names_the_server_that_gives_the_devices_up(depsim, api)
     assert [d["serial_number"] for d in depsim.devices(second)] == [theirs]
 
 
+def test_an_order_placed_in_the_mini_abm_is_the_devices_order_number_in_the_api(depsim, api):
+    order = requests.post(f"{depsim.base_url}/abm/devices/demo", json={"count": 2}, timeout=10).json()
+    for device in order["devices"]:
+        attributes = api.get(f"{depsim.base_url}/v1/orgDevices/{device['serial_number']}", timeout=10).json()
+        assert attributes["data"]["attributes"]["orderNumber"] == order["order_number"]
+    # An order set through the control API is the mini ABM's order record as well.
+    serial = order["devices"][0]["serial_number"]
+    depsim.business("set_order", serials=[serial], order_number="ORDER-9")
+    chosen = requests.get(f"{depsim.base_url}/abm/devices", params={"q": serial}, timeout=10).text
+    assert "ORDER-9" in chosen
+
+
 def test_webhook_deliveries_are_signed_with_the_secret(depsim, api):
     received = []
 
