@@ -86,6 +86,10 @@ class OrgDevice(models.Model):
     status = models.CharField(max_length=16, blank=True, db_index=True)
     added_to_org_at = models.DateTimeField(null=True, blank=True)
     updated_at_apple = models.DateTimeField(null=True, blank=True)
+    # The device's MDM migration as Apple's orgDevices resource gives it (MdmMigrationStatus: REQUESTED,
+    # STARTED, SUCCESS, FAILED); empty where Apple gives none.
+    migration_status = models.CharField(max_length=16, blank=True)
+    migration_deadline_at_apple = models.DateTimeField(null=True, blank=True)
     server = models.ForeignKey(BusinessServer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     refreshed_at = models.DateTimeField()
 

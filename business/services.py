@@ -244,6 +244,10 @@ def _device_fields(attributes: dict) -> dict:
         "status": text("status", 16),
         "added_to_org_at": _parse_time(attributes.get("addedToOrgDateTime")),
         "updated_at_apple": _parse_time(attributes.get("updatedDateTime")),
+        # https://developer.apple.com/documentation/applebusinessapi/mdmmigrationstatus; the attribute names
+        # are those public clients of Apple Business API 2.3 read (Apple's attributes page was not readable).
+        "migration_status": text("mdmMigrationStatus", 16),
+        "migration_deadline_at_apple": _parse_time(attributes.get("mdmMigrationDeadlineDateTime")),
     }
 
 

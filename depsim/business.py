@@ -324,6 +324,9 @@ class BusinessState:
             "purchaseSourceType": extra["purchaseSourceType"],
             "wifiMacAddress": fields.get("wifi_mac_address"),
             "bluetoothMacAddress": fields.get("bluetooth_mac_address"),
+            # A scheduled migration shows until the device completes it (simulated devices never start one).
+            "mdmMigrationStatus": "REQUESTED" if fields.get("mdm_migration_deadline") else None,
+            "mdmMigrationDeadlineDateTime": fields.get("mdm_migration_deadline") or None,
         }
         return {"type": "orgDevices", "id": serial, "attributes": attributes}
 

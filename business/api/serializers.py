@@ -89,6 +89,8 @@ class OrgDeviceSerializer(serializers.ModelSerializer):
             "status",
             "added_to_org_at",
             "updated_at_apple",
+            "migration_status",
+            "migration_deadline_at_apple",
             "server",
             "token",
         ]
