@@ -194,8 +194,10 @@ def _normalised_uuid(value: str) -> str:
 def _link_servers(connection: BusinessConnection, client: BusinessClient) -> dict[str, BusinessServer]:
     """Upsert the organisation's MDM servers; a server is the portal token's when their ids agree.
 
-    Apple does not document how an mdmServers id relates to the DEP service's server_uuid; its examples show
-    32 hex digits, so we compare both without dashes and fall back to the server name.
+    Apple gives each server an `id`, `serverName` and `serverType`
+    (https://developer.apple.com/documentation/applebusinessapi/get-mdm-servers) but does not say how the id
+    relates to the DEP service's server_uuid; its examples show 32 hex digits, so we compare both without
+    dashes and fall back to the server name (the DEP account's server_name).
     """
     tokens = list(EnrollmentProgramToken.objects.exclude(server_uuid=""))
     by_uuid = {_normalised_uuid(t.server_uuid): t for t in tokens}
@@ -655,7 +657,8 @@ def _status_summary(statuses: dict[str, str]) -> str:
 def _results(activity: DeviceActivity, client: BusinessClient, statuses: dict[str, str]) -> dict[str, str]:
     """Per-device outcome read back from Apple's resources (the activity log's CSV columns are not documented)."""
     if activity.kind in (ActivityKind.UPDATE_DEADLINE, ActivityKind.CANCEL_MIGRATION):
-        # No documented resource attribute shows a migration, so each chunk's outcome stands for its devices.
+        # Apple's activity log columns are not documented, so each chunk's outcome stands for its devices; each
+        # device's own migration status (mdmMigrationStatus) comes with the next inventory refresh.
         results = {}
         for apple_id, (_, chunk) in zip(activity.apple_activity_ids, _batches(activity), strict=False):
             status = statuses.get(apple_id, "")

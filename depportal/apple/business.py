@@ -7,15 +7,28 @@ Sources (read December 2026):
   key ID, `iss` and `sub` the client ID, `aud` Apple's v2 token URL, at most 180 days long; bearer tokens).
   Only the start of that page could be read here; the token URL, the `aud` value, the scopes `business.api` /
   `school.api` and the one-hour token lifetime are as micromdm/nanoaxm (client/oauth.go) uses them.
+  Public clients agree on that (micromdm/nanoaxm, hitoshiichikawa/apple-business-go, with live tests): POST
+  to /auth/oauth2/token, `aud` .../auth/oauth2/v2/token, `iss` = `sub` = the client ID.
 - Get Organization Devices: https://developer.apple.com/documentation/applebusinessapi/get-org-devices
-  (GET /v1/orgDevices, `limit` at most 1000, `links.next` / `meta.paging.nextCursor`; 400/401/403/429).
+  (GET /v1/orgDevices, `limit` at most 1000, `links.next` / `meta.paging.nextCursor`; 400/401/403/429; a 429
+  is retried after its Retry-After within the retry budget, through the shared rate limiter).
+- Get Device Management Services: https://developer.apple.com/documentation/applebusinessapi/get-mdm-servers
+  (each mdmServers resource has an opaque `id`, 32 upper-case hex digits in the examples, and `serverName`,
+  `serverType`, `createdDateTime`, `updatedDateTime`; nothing names the DEP server UUID, so the portal links
+  a server to its token by that id against the UUID without dashes, and else by name; default page 100).
 - Get the Device Serial Numbers for a Device Management Service:
   https://developer.apple.com/documentation/applebusinessapi/get-all-device-ids-for-an-mdmserver (limit 1000).
 - Assign or Unassign Devices ... or Release Devices:
   https://developer.apple.com/documentation/applebusinessapi/create-an-orgdeviceactivity (POST /v1/orgDeviceActivities,
   201; 409 for an unknown server or serial or a deadline out of range; migration deadline at most 90 days ahead).
 - OrgDeviceActivity.Attributes: https://developer.apple.com/documentation/applebusinessapi/orgdeviceactivity
-  (status COMPLETED / IN_PROGRESS / STOPPED / FAILED and its subStatus values).
+  (status COMPLETED / IN_PROGRESS / STOPPED / FAILED and its subStatus values); OrgDeviceActivityType:
+  https://developer.apple.com/documentation/applebusinessapi/orgdeviceactivitytype (the six activity types).
+- MdmMigrationStatus: https://developer.apple.com/documentation/applebusinessapi/mdmmigrationstatus
+  (REQUESTED / STARTED / SUCCESS / FAILED).
+- Webhooks: https://developer.apple.com/documentation/applebusinessapi/create-a-webhook and
+  https://developer.apple.com/documentation/apple-school-and-business-manager-api/understanding-apple-business-api-webhook-events
+  (how the portal verifies a delivery: business/services.py, SIGNATURE_HEADER).
 - AppleCareCoverage.Attributes: https://developer.apple.com/documentation/applebusinessapi/applecarecoverage/attributes-data.dictionary
 - ErrorResponse: https://developer.apple.com/documentation/applebusinessapi/errorresponse (errors[].code/detail).
 """
