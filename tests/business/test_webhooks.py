@@ -94,7 +94,9 @@ def test_an_event_during_a_running_sync_gets_a_follow_up(hooked):
     assert webhook_sync_due(token_id=token.pk)["job"]
 
 
-@pytest.mark.parametrize("signature", ["", "hmacsha256=00", "sha256=abc", "hmacsha256=" + "0" * 64])
+@pytest.mark.parametrize(
+    "signature", ["", "hmacsha256=00", "sha256=abc", "hmacsha256=" + "0" * 64, "hmacsha256=\u00e9\u2603"]
+)
 def test_unsigned_or_badly_signed_deliveries_are_refused(hooked, signature):
     body = delivery("C02ABC123XYZ")
     with pytest.raises(ApplicationError) as caught:
@@ -131,6 +133,14 @@ def test_an_oversized_delivery_is_refused_before_anything_is_read(hooked, client
     )
     assert response.status_code == 413 and "larger" in response.json()["detail"]
     assert not SyncJob.objects.filter(trigger=SyncTrigger.WEBHOOK).exists()
+    assert not WebhookSync.objects.exists()
+
+
+def test_a_signed_but_absurdly_nested_body_is_refused_as_not_json(hooked):
+    body = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(ApplicationError) as caught:
+        webhook_receive(body=body, signature=sign(hooked["connection"], body))
+    assert caught.value.status == 400 and "not JSON" in caught.value.message
     assert not WebhookSync.objects.exists()
 
 
