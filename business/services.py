@@ -365,17 +365,26 @@ def _walk_inventory(connection: BusinessConnection, attempt: int, started: datet
                 _refresh_progress(connection, attempt, inventory_refresh_pages=pages, inventory_refresh_devices=seen)
             OrgDevice.objects.filter(connection=connection).update(server=None)
             for apple_id, server in servers.items():
-                serials = list(client.server_device_serials(apple_id))
-                for start in range(0, len(serials), 5000):
-                    OrgDevice.objects.filter(
-                        connection=connection, serial_number__in=serials[start : start + 5000]
-                    ).update(server=server)
+                batch: list[str] = []
+                for serial in client.server_device_serials(apple_id):
+                    batch.append(serial)
+                    if len(batch) == 5000:
+                        _link_devices(connection, server, batch)
+                        # A server with many devices takes many pages: the lease must not lapse meanwhile.
+                        _refresh_progress(connection, attempt)
+                        batch = []
+                _link_devices(connection, server, batch)
                 _refresh_progress(connection, attempt)
         except AppleError as error:
             _record_error(connection, error)
             raise
         _note_token(connection, client)
     return {"devices": seen, "pages": pages, "servers": len(servers)}
+
+
+def _link_devices(connection: BusinessConnection, server: BusinessServer, serials: list[str]) -> None:
+    if serials:
+        OrgDevice.objects.filter(connection=connection, serial_number__in=serials).update(server=server)
 
 
 def device_apple_care(*, connection: BusinessConnection, serial: str) -> list[dict]:

@@ -37,6 +37,13 @@ def test_a_refresh_counts_its_pages_and_devices_and_ends_with_the_time(connectio
     assert OrgDevice.objects.count() == 2100
 
 
+def test_every_device_of_a_large_server_is_linked_to_it(admin_user, onboard, connection, business_apple):
+    token = onboard(admin_user, server_name="Portal MDM")
+    business_apple.add_devices(token.apple_server["server_uuid"], count=5001)
+    assert inventory_refresh(connection=connection)["devices"] == 5001
+    assert OrgDevice.objects.filter(server__token=token).count() == 5001
+
+
 def test_a_second_refresh_while_one_runs_reads_nothing(connection, business_apple):
     hold_lease(connection)
     assert inventory_refresh(connection=connection) == {"status": "already_running"}
