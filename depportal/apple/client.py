@@ -19,9 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from requests_oauthlib import OAuth1
 
-# The one metrics hook: every Apple HTTP exchange is counted in Redis (depportal/ops/counters.py).
-from depportal.ops import counters
-
+from . import hooks
 from .errors import (
     AppleError,
     AppleServerError,
@@ -491,7 +489,7 @@ class DEPClient:
                     timeout=timeout,
                 )
             except requests.RequestException as exc:
-                counters.apple_call_counted(method, path, 0, error=type(exc).__name__)
+                hooks.call_counted(method, path, 0, error=type(exc).__name__)
                 error = NetworkError(f"{method} {path} failed: {type(exc).__name__}.")
                 if not (idempotent or _never_sent(exc)):
                     raise error from exc
@@ -500,7 +498,7 @@ class DEPClient:
                 budget.pause(delay, error)
                 continue
             status = response.status_code
-            counters.apple_call_counted(method, path, status, response.text if status >= 400 else "")
+            hooks.call_counted(method, path, status, response.text if status >= 400 else "")
             if status != 429 and status < 500:
                 return response
             retry_after = parse_retry_after(response.headers.get("Retry-After"))

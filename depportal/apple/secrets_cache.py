@@ -4,7 +4,8 @@ Each value lives until its own time to live; `get(..., extend_s=...)` slides tha
 session expires when idle, a Business API token at a fixed time). With Redis every worker and web process
 shares one value per key, so a fleet of workers opens one Apple session or token, not one each. A value acts
 for the organisation until it expires, so in Redis it is sealed like the other secrets: whoever reads Redis (a
-backup, a shared instance) gets nothing usable without the encryption key.
+backup, a shared instance) gets nothing usable without the encryption key. The sealing is the project's
+(depportal.apple.hooks), installed at start-up.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ import threading
 import time
 from typing import Protocol
 
-# The sealing of values at rest; kept to these two calls so the way it is provided can change in one place.
-from depportal.core import crypto
-
+from . import hooks
 from .ratelimit import redis_client
 
 
@@ -72,15 +71,18 @@ class RedisSecretCache:
         if not raw:
             return None
         try:
-            return crypto.decrypt_text(raw.decode())
-        except (crypto.DecryptionError, UnicodeDecodeError):
+            value = hooks.active_sealer().unseal(raw.decode())
+        except UnicodeDecodeError:
+            value = None
+        if value is None:
             # Sealed with a retired key, or damaged: Apple simply issues a new one.
             self.delete(key)
-            return None
+        return value
 
     def set(self, key: str, value: str, *, ttl_s: float) -> None:
         if ttl_s > 0:
-            self._redis.set(f"{self.prefix}:{key}", crypto.encrypt(value), px=max(1, int(ttl_s * 1000)))
+            sealed = hooks.active_sealer().seal(value)
+            self._redis.set(f"{self.prefix}:{key}", sealed, px=max(1, int(ttl_s * 1000)))
         else:
             self.delete(key)
 
