@@ -47,7 +47,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    "template_partials",
     "depportal.accounts",
     "depportal.audit",
     "overview.alerts",

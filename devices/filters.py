@@ -1,7 +1,12 @@
 """The one device filter: the console list, its export and bulk actions, and the REST API all use it."""
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
+from django.forms.utils import flatatt
+from django.utils.choices import BaseChoiceIterator
+from django.utils.html import format_html, format_html_join
+from django_filters.widgets import DateRangeWidget
 
 from depportal.accounts.scoping import scoped
 from devices.models import ProfileStatus
@@ -58,28 +63,147 @@ def _tokens(request) -> QuerySet[EnrollmentProgramToken]:
     return scoped(EnrollmentProgramToken.objects.exclude(state=TokenState.PENDING), request.user).order_by("name")
 
 
+class _Direct:
+    """Renders in Python instead of through widget templates: the device list draws these on every view, and
+    template rendering cost ten times the page's own work. The markup is the same as Django's templates."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        if "optgroups" not in widget:
+            shown = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
+            return format_html(
+                '<input type="{}" name="{}"{}{}>', widget["type"], name, shown, flatatt(widget["attrs"])
+            )
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], " selected" if option["selected"] else "", option["label"])
+                for _, group, _ in widget["optgroups"]
+                for option in group
+            ),
+        )
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(widget["attrs"]), options)
+
+
+class Select(_Direct, forms.Select):
+    pass
+
+
+class SearchInput(_Direct, forms.SearchInput):
+    pass
+
+
+class TextInput(_Direct, forms.TextInput):
+    pass
+
+
+class DatePickers(DateRangeWidget):
+    """A date range as two of the browser's date pickers (`NAME_after`, `NAME_before`)."""
+
+    class DateInput(_Direct, forms.DateInput):
+        input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.widgets = [self.DateInput() for _ in self.suffixes]
+
+
+class _TokenChoices(BaseChoiceIterator):
+    """The token select's options from one plain (pk, name) query, run only when the select is drawn; a model
+    choice field would fetch whole tokens through a server-side cursor."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def __iter__(self):
+        yield "", "All tokens"
+        yield from self.queryset.values_list("pk", "name")
+
+
+class DeviceFilterForm(forms.Form):
+    """The console's filter bar: its controls, in order, with the list's ids (`f-NAME`)."""
+
+    bar = ("search", "token", "profile_status", "profile", "device_family", "os", "state")
+    more = ("assigned_by", "assigned", "changed", "added")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, auto_id="f-%s", label_suffix="", **kwargs)
+        # The empty choice is the default, devices Apple assigns now; `active` stays valid without a second entry.
+        self.fields["state"].widget.choices = STATES
+        self.fields["token"].widget.choices = _TokenChoices(self.fields["token"].queryset)
+
+    def offer_profiles(self, profiles) -> None:
+        """The profiles the Profile select offers: (pk, label) pairs the viewer may see."""
+        self.fields["profile"].widget.choices = [("", "Any"), (NO_PROFILE, "None"), *profiles]
+
+    def bar_fields(self):
+        return [self[name] for name in self.bar]
+
+    def more_is_set(self) -> bool:
+        """Whether a filter under "More filters" has a value, so the page opens that section."""
+        values = [self[name].value() for name in self.more]
+        return any(any(value) if isinstance(value, list) else value for value in values)
+
+    def more_controls(self):
+        """(id, label, control) for each input under "More filters": a date range is two, "from" and "to"."""
+        for name in self.more:
+            field = self[name]
+            widget = field.field.widget
+            if not isinstance(widget, DateRangeWidget):
+                yield field.id_for_label, field.label, field.as_widget()
+                continue
+            pickers = zip(widget.widgets, widget.suffixes, field.value() or [None, None], strict=True)
+            for index, (picker, suffix, value) in enumerate(pickers):
+                control_id = f"f-{name}-{suffix}"
+                label = f"{field.label} from" if index == 0 else "to"
+                name_suffixed = widget.suffixed(field.html_name, suffix)
+                yield control_id, label, picker.render(name_suffixed, value, {"id": control_id})
+
+
 class DeviceFilter(django_filters.FilterSet):
     """Search and filters of the device list; devices removed at Apple or deleted here only show when asked for."""
 
-    search = django_filters.CharFilter(method="filter_search", label="Search")
-    token = django_filters.ModelChoiceFilter(queryset=_tokens, label="Token")
+    search = django_filters.CharFilter(
+        method="filter_search",
+        label="Search",
+        widget=SearchInput(attrs={"placeholder": "Serial number, asset tag or description"}),
+    )
+    token = django_filters.ModelChoiceFilter(queryset=_tokens, label="Token", widget=Select)
     serial_number = django_filters.CharFilter(method="filter_serial", label="Serial number")
     serial_number__startswith = django_filters.CharFilter(method="filter_serial_prefix", label="Serial number starts")
-    profile_status = django_filters.ChoiceFilter(choices=ProfileStatus.choices, label="Apple profile status")
-    profile = django_filters.CharFilter(method="filter_profile", label="Profile assigned here")
-    device_family = django_filters.ChoiceFilter(choices=FAMILIES, label="Device family")
+    profile_status = django_filters.ChoiceFilter(
+        choices=ProfileStatus.choices,
+        label="Apple profile status",
+        empty_label="Any",
+        widget=Select(attrs={"id": "f-status"}),
+    )
+    # Any text is accepted (a profile the viewer cannot see lists nothing); the console offers a select.
+    profile = django_filters.CharFilter(method="filter_profile", label="Profile assigned here", widget=Select)
+    device_family = django_filters.ChoiceFilter(
+        choices=FAMILIES, label="Device family", empty_label="Any", widget=Select(attrs={"id": "f-family"})
+    )
     platform = django_filters.ChoiceFilter(
         choices=[(key, label) for key, (label, _) in PLATFORMS.items()], method="filter_platform", label="Platform"
     )
-    os = django_filters.ChoiceFilter(choices=OS_CHOICES, label="OS")
-    assigned_by = django_filters.CharFilter(field_name="device_assigned_by", label="Assigned to the server by")
-    assigned = django_filters.DateFromToRangeFilter(field_name="device_assigned_date", label="Assigned to the server")
-    changed = django_filters.DateFromToRangeFilter(field_name="op_date", label="Last Apple change")
-    added = django_filters.DateFromToRangeFilter(field_name="first_seen_at", label="First synced")
+    os = django_filters.ChoiceFilter(choices=OS_CHOICES, label="OS", empty_label="Any", widget=Select)
+    assigned_by = django_filters.CharFilter(
+        field_name="device_assigned_by",
+        label="Assigned to the server by",
+        widget=TextInput(attrs={"id": "f-by"}),
+    )
+    assigned = django_filters.DateFromToRangeFilter(
+        field_name="device_assigned_date", label="Assigned to the server", widget=DatePickers
+    )
+    changed = django_filters.DateFromToRangeFilter(field_name="op_date", label="Last Apple change", widget=DatePickers)
+    added = django_filters.DateFromToRangeFilter(field_name="first_seen_at", label="First synced", widget=DatePickers)
     # `active` names the default explicitly (API clients that send it keep working).
     state = django_filters.ChoiceFilter(
-        choices=[("active", STATES[0][1]), *STATES[1:]], method="filter_state", label="Show"
+        choices=[("active", STATES[0][1]), *STATES[1:]], method="filter_state", label="Show", widget=Select
     )
+
+    class Meta:
+        form = DeviceFilterForm
 
     def filter_search(self, queryset, name, value):
         """Serial number prefix (or exact), asset tag, or the start of the description.

@@ -18,9 +18,9 @@ from depportal.core.spreadsheet import CSV_CONTENT_TYPE
 from devices import selectors, services
 from devices.columns import BY_KEY, COLUMNS, cell_text, parse_ordering
 from devices.csv_import import MATCHED, MAX_BYTES, OUTCOME_LABELS, decode_upload
-from devices.filters import FAMILIES, FAMILY_LABELS, OS_CHOICES, PLATFORMS, STATES, platform_for_family
+from devices.filters import FAMILY_LABELS, PLATFORMS, platform_for_family
 from devices.forms import ColumnsForm, ImportForm
-from devices.models import Device, ProfileStatus
+from devices.models import Device
 from devices.rendering import device_rows_html
 from profiles import selectors as profile_selectors
 from tokens import selectors as token_selectors
@@ -97,15 +97,8 @@ def _export_response(queryset, columns: list[str], name: str) -> StreamingHttpRe
     return response
 
 
-def _options(choices, current) -> list[tuple[str, str, bool]]:
-    """(value, label, selected) for a select; the template then does no lookups per option."""
-    current = "" if current is None else str(current)
-    return [(str(value), label, str(value) == current) for value, label in choices]
-
-
 def _filter_options(request, filterset, token) -> dict:
-    """Every select of the filter bar and the bulk bar, from two small queries (values, not model instances)."""
-    data = filterset.form.data
+    """The profiles of the filter bar and the bulk bar, from one small query (values, not model instances)."""
     user = request.user
     visible = list(
         profile_selectors.profile_choices(user=user, token=token).values_list(
@@ -119,16 +112,8 @@ def _filter_options(request, filterset, token) -> dict:
         assignable = [pk for pk, _, _, uuid, _ in visible if uuid]
     else:
         assignable = list(profile_selectors.profile_assignable(user=user, token=token).values_list("pk", flat=True))
-    tokens = [] if token else list(filterset.filters["token"].get_queryset(request).values_list("pk", "name"))
-    return {
-        "token_options": _options(tokens, data.get("token")),
-        "status_options": _options(ProfileStatus.choices, data.get("profile_status")),
-        "profile_options": _options([("none", "None"), *labels.items()], data.get("profile")),
-        "family_options": _options(FAMILIES, data.get("device_family")),
-        "os_options": _options(OS_CHOICES, data.get("os")),
-        "state_options": _options(STATES, data.get("state")),
-        "assign_options": [(pk, labels[pk]) for pk in assignable if pk in labels],
-    }
+    filterset.form.offer_profiles(labels.items())
+    return {"assign_options": [(pk, labels[pk]) for pk in assignable if pk in labels]}
 
 
 class _DeviceListBase(ConsoleMixin, TemplateView):
