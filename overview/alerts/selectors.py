@@ -34,11 +34,6 @@ def alert_list(*, user) -> list[Alert]:
     )
 
 
-def alert_count(*, user) -> int:
-    """How many alerts the user may see."""
-    return len(alert_list(user=user))
-
-
 def alert_list_all() -> list[Alert]:
     """Every current alert, whoever may see it; for notifications."""
     tokens = list(
