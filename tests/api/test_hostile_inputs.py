@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from depportal.accounts.models import ScopeTag
 from depportal.accounts.services import api_token_create
 from profiles import services as profile_services
-from tests.profiles.conftest import vpp_token_file
+from tests.factories import vpp_token_file
 from tokens.services import token_update
 
 pytestmark = pytest.mark.django_db

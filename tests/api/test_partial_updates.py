@@ -19,7 +19,7 @@ from overview.alerts.models import NotificationSettings
 from overview.alerts.services import notification_settings_update
 from profiles import services as profile_services
 from profiles.models import EnrollmentProfile, VppToken
-from tests.profiles.conftest import certificate_bytes, vpp_token_file
+from tests.factories import certificate_bytes, vpp_token_file
 from tokens.models import EnrollmentProgramToken
 
 pytestmark = pytest.mark.django_db

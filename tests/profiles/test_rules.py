@@ -7,8 +7,7 @@ from depportal.core.exceptions import ApplicationError
 from profiles import services
 from profiles.models import EnrollmentProfile, max_profiles_per_token
 from profiles.rules import device_name_template_problems, expand_device_name
-
-from .conftest import certificate_bytes, vpp_token_file
+from tests.factories import certificate_bytes, vpp_token_file
 
 pytestmark = pytest.mark.django_db
 
