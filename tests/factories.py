@@ -1,5 +1,6 @@
 """Rows and files the tests build without the portal's services: token rows for tests that need many tokens or
-never call Apple, and the files an admin uploads (VPP tokens, Configurator certificates).
+never call Apple, profile rows for the per-token limit, and the files an admin uploads (VPP tokens, Configurator
+certificates).
 
 A test about what the wizard does uses the `onboard` fixture (the token services, an RSA key and a .p7m round trip
 per token); token rows skip it, since that costs seconds per hundred tokens.
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from depportal.core import crypto
 from depsim.control import DepSimControl
+from profiles.models import EnrollmentProfile
 from tokens.models import EnrollmentProgramToken, TokenState
 
 
@@ -49,8 +51,17 @@ def active_tokens(control: DepSimControl, count: int, *, devices: int = 0, prefi
     return EnrollmentProgramToken.objects.bulk_create(created)
 
 
-def vpp_token_file(*, s_token="stoken-123", days=365, org="Acme Inc") -> bytes:
-    expiry = (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+def profile_rows(token, count: int) -> list[EnrollmentProfile]:
+    """`count` more stored profiles on the token, never sent to Apple (for the per-token limit)."""
+    start = EnrollmentProfile.objects.filter(token=token).count()
+    return EnrollmentProfile.objects.bulk_create(
+        [EnrollmentProfile(token=token, name=f"Profile {i}") for i in range(start, start + count)]
+    )
+
+
+def vpp_token_file(*, s_token="stoken-123", days=365, org="Acme Inc", expiry: str | None = None) -> bytes:
+    """A .vpptoken as Apple Business Manager hands it out, expiring in `days` (or at Apple's `expiry` text)."""
+    expiry = expiry or (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S+0000")
     return base64.b64encode(json.dumps({"sToken": s_token, "expDate": expiry, "orgName": org}).encode())
 
 

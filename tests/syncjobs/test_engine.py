@@ -20,10 +20,6 @@ def _past_the_windows(token):
     token.refresh_from_db()
 
 
-def _live_serials(token):
-    return shown_serials(token)
-
-
 def test_first_sync_is_a_full_fetch_committed_page_by_page(apple, onboard, admin_user):
     token = onboard(admin_user)
     apple.add_devices(token.server_uuid, count=2500)
@@ -33,7 +29,7 @@ def test_first_sync_is_a_full_fetch_committed_page_by_page(apple, onboard, admin
     token.refresh_from_db()
     assert token.sync_cursor and token.sync_fetch_job_id is None and token.last_full_sync_at == job.started_at
     assert token.device_count == 2500
-    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+    assert shown_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
 
 
 def test_delta_sync_applies_adds_changes_and_removals(apple, onboard, admin_user):
@@ -49,10 +45,10 @@ def test_delta_sync_applies_adds_changes_and_removals(apple, onboard, admin_user
     assert (job.devices_added, job.devices_modified, job.devices_removed) == (2, 1, 1)
     assert Device.objects.get(serial_number=devices[0]["serial_number"]).asset_tag == "TAG-1"
     assert Device.objects.get(serial_number=devices[1]["serial_number"]).removed_at is not None
-    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+    assert shown_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
     # The count is kept page by page, without counting every device of the token.
     token.refresh_from_db()
-    assert token.device_count == len(_live_serials(token)) == 6
+    assert token.device_count == len(shown_serials(token)) == 6
 
 
 def test_manual_sync_rules_and_one_job_at_a_time(apple, onboard, admin_user, django_capture_on_commit_callbacks):
@@ -95,10 +91,10 @@ def test_device_deleted_here_returns_only_with_a_full_sync(apple, onboard, admin
     Device.objects.filter(serial_number=serial).update(deleted_here_at=timezone.now())
     apple.update_device(serial, color="RED")
     run_sync(token)
-    assert serial not in _live_serials(token)
+    assert serial not in shown_serials(token)
     _past_the_windows(token)
     job = run_sync(token, SyncKind.FULL, SyncTrigger.API)
-    assert job.state == SyncState.SUCCEEDED and serial in _live_serials(token)
+    assert job.state == SyncState.SUCCEEDED and serial in shown_serials(token)
 
 
 def test_full_sync_marks_devices_apple_no_longer_lists(apple, onboard, admin_user):
@@ -109,7 +105,7 @@ def test_full_sync_marks_devices_apple_no_longer_lists(apple, onboard, admin_use
     _past_the_windows(token)
     job = run_sync(token, SyncKind.FULL, SyncTrigger.API)
     assert job.devices_removed == 1
-    assert _live_serials(token) == {d["serial_number"] for d in devices}
+    assert shown_serials(token) == {d["serial_number"] for d in devices}
 
 
 def test_a_cursor_apple_rejects_runs_the_fetch_apple_requires_at_once(apple, onboard, admin_user):
@@ -122,7 +118,7 @@ def test_a_cursor_apple_rejects_runs_the_fetch_apple_requires_at_once(apple, onb
     job = run_sync(token)
     assert job.state == SyncState.SUCCEEDED, job.error_message
     assert job.ran_full and job.full_reason == "Apple rejected the cursor, EXPIRED_CURSOR"
-    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+    assert shown_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
     token.refresh_from_db()
     assert token.device_count == 2 and token.sync_fetch_job_id is None
 
@@ -152,7 +148,7 @@ def test_a_failed_page_keeps_the_pages_before_it_and_a_retry_resumes(apple, onbo
     token.refresh_from_db()
     job = run_sync(token, SyncKind.MANUAL, SyncTrigger.CONSOLE)
     assert job.state == SyncState.SUCCEEDED
-    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+    assert shown_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
 
 
 def test_reaper_times_out_a_job_whose_worker_vanished(apple, onboard, admin_user):
