@@ -1,7 +1,7 @@
 """Scale benchmark (issue 8): N tokens x M devices, Apple latency L, W worker processes.
 
 Phases, each timed:
-1. setup: N depsim MDM servers with M devices each, and N active tokens (tests/ops/fleet.py);
+1. setup: N depsim MDM servers with M devices each, and N active tokens (tests/factories.py);
 2. first sync: every token's full sync through the workers (gives each token its cursor);
 3. the measured phase: every token's daily delta sync comes due at once (the worst case: after an outage,
    or all tokens added the same day) with L seconds of latency on every Apple answer; beat's task queues
@@ -148,7 +148,7 @@ def main() -> None:
     from syncjobs.models import SyncJob, SyncKind, SyncTrigger
     from syncjobs.services import syncjob_request
     from syncjobs.tasks import syncjob_schedule_due_task
-    from tests.ops.fleet import active_tokens
+    from tests.factories import active_tokens
     from tokens.models import EnrollmentProgramToken
 
     _recreate_database()

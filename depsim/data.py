@@ -208,15 +208,3 @@ def generate_device_fields(rng: random.Random, serial: str | None = None, family
     if rng.random() < 0.15:
         fields["asset_tag"] = f"AT-{rng.randrange(100000):05d}"
     return fields
-
-
-def unique_serials(rng: random.Random, count: int, taken: set[str]) -> list[str]:
-    """`count` serials not in `taken` (which is not modified)."""
-    result: list[str] = []
-    seen = set(taken)
-    while len(result) < count:
-        serial = new_style_serial(rng)
-        if serial not in seen:
-            seen.add(serial)
-            result.append(serial)
-    return result

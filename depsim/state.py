@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import calendar
 import collections
 import datetime as dt
 import functools
@@ -79,11 +78,6 @@ DEVICE_FIELD_KEYS = frozenset(
 def iso(ts: float) -> str:
     """Apple's timestamp format: UTC, second precision, Z suffix."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-def parse_iso(value: str) -> float:
-    """Inverse of iso()."""
-    return calendar.timegm(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ"))
 
 
 def one_year_later(ts: float) -> float:

@@ -22,14 +22,6 @@ from tokens.models import EnrollmentProgramToken
 AUDIT_EACH_LIMIT = 200
 EXPORT_CHUNK = 2000
 _LOOKUP_CHUNK = 5000
-_LOOKUP_FIELDS = (
-    "serial_number",
-    "assigned_profile_id",
-    "profile_uuid",
-    "assignment_result",
-    "removed_at",
-    "deleted_here_at",
-)
 
 
 def _audit_devices(actor, action: str, devices: list[tuple[int, str, int]], changes: dict | None = None) -> None:

@@ -8,6 +8,8 @@ from rest_framework.test import APIClient
 
 from depportal.accounts.models import Role, ScopeTag
 from depportal.accounts.services import api_token_create, default_scope_tag, role_assignment_set
+from tests.factories import active_tokens
+from tests.truth import finish_first_sync
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make around it
 # are still synchronous, so Django's async-safety guard would refuse them.
@@ -110,25 +112,10 @@ def apple(depsim, settings):
     return depsim
 
 
-def finish_first_sync(token, timeout: float = 60) -> None:
-    """Run the first sync a new token queues for itself (when its activation committed), as a worker would.
-
-    In a test wrapped in a transaction nothing committed, so no first sync was queued; where one was (live-server
-    and worker tests), it runs here, or, when a real worker took it, this waits until it has ended.
-    """
-    import time
-
-    from syncjobs.models import ACTIVE_STATES, SyncJob, SyncTrigger
-    from syncjobs.services import syncjob_run
-
-    job = SyncJob.objects.filter(token=token, trigger=SyncTrigger.SETUP).first()
-    if job is None:
-        return
-    syncjob_run(job_id=job.pk)
-    deadline = time.monotonic() + timeout
-    while SyncJob.objects.filter(pk=job.pk, state__in=ACTIVE_STATES).exists():
-        assert time.monotonic() < deadline, "the first sync of the new token did not end"
-        time.sleep(0.1)
+@pytest.fixture
+def fleet(apple, db):
+    """fleet(count, devices=0) -> that many active tokens, each on its own depsim server, without the wizard."""
+    return lambda count, **options: active_tokens(apple, count, **options)
 
 
 @pytest.fixture

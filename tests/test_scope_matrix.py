@@ -20,8 +20,8 @@ from devices.models import Device
 from devices.services import device_import_preview
 from profiles import services as profile_services
 from syncjobs.models import SyncJob, SyncKind, SyncTrigger
+from tests.factories import certificate_bytes, vpp_token_file
 from tests.foundation.test_console_posts import console_views
-from tests.profiles.conftest import certificate_bytes, vpp_token_file
 from tokens.services import token_start, token_update
 
 pytestmark = pytest.mark.django_db

@@ -1,9 +1,38 @@
-"""What the portal shows, for tests that compare it with what Apple assigns now (never with rows stored)."""
+"""Syncs run as a worker runs them, and what the portal then shows, for tests that compare it with what Apple
+assigns now (never with rows stored)."""
+
+import time
 
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from syncjobs.models import ACTIVE_STATES, SyncJob, SyncKind, SyncTrigger
+from syncjobs.services import syncjob_request, syncjob_run
 from tokens.models import EnrollmentProgramToken
+
+
+def run_sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE) -> SyncJob:
+    """Request a sync and run it in this thread, as a worker would; the job as it ended."""
+    job = syncjob_request(token=token, kind=kind, trigger=trigger)
+    syncjob_run(job_id=job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def finish_first_sync(token, timeout: float = 60) -> None:
+    """Run the first sync a new token queues for itself (when its activation committed), as a worker would.
+
+    In a test wrapped in a transaction nothing committed, so no first sync was queued; where one was (live-server
+    and worker tests), it runs here, or, when a real worker took it, this waits until it has ended.
+    """
+    job = SyncJob.objects.filter(token=token, trigger=SyncTrigger.SETUP).first()
+    if job is None:
+        return
+    syncjob_run(job_id=job.pk)
+    deadline = time.monotonic() + timeout
+    while SyncJob.objects.filter(pk=job.pk, state__in=ACTIVE_STATES).exists():
+        assert time.monotonic() < deadline, "the first sync of the new token did not end"
+        time.sleep(0.1)
 
 
 def shown_serials(token) -> set[str]:

@@ -103,12 +103,6 @@ def can_see(user, obj: Model) -> bool:
     return scoped(type(obj).objects.filter(pk=obj.pk), user, VIEW).exists()
 
 
-def forget_cached_grants(user) -> None:
-    """Drop the per-request cache after the user's assignments changed."""
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
-
-
 def scope_tags_for(actor, chosen: list[ScopeTag], *, keeping: Model | None = None) -> list[ScopeTag]:
     """The tags a save puts on a scoped object (token, VPP token, certificate): one rule for them all.
 

@@ -13,7 +13,7 @@ from depportal.accounts.models import Role
 from depportal.audit.models import AuditEvent
 from depportal.core.exceptions import ApplicationError
 from profiles import services as profile_services
-from tests.profiles.conftest import certificate_bytes, vpp_token_file
+from tests.factories import certificate_bytes, vpp_token_file
 from tokens.models import EnrollmentProgramToken
 from tokens.services import token_activate, token_start, token_update
 

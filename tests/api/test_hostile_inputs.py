@@ -4,9 +4,6 @@
 test turned into server errors, plus their near relatives.
 """
 
-import base64
-import json
-
 import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,7 +13,7 @@ from rest_framework.test import APIClient
 from depportal.accounts.models import ScopeTag
 from depportal.accounts.services import api_token_create
 from profiles import services as profile_services
-from tests.profiles.conftest import vpp_token_file
+from tests.factories import vpp_token_file
 from tokens.services import token_update
 
 pytestmark = pytest.mark.django_db
@@ -24,10 +21,6 @@ pytestmark = pytest.mark.django_db
 
 def _counts() -> dict[str, int]:
     return {model._meta.label: model.objects.count() for model in apps.get_models() if model._meta.managed}
-
-
-def _vpp_file(exp_date: str = "2027-01-01T00:00:00+0000", org: str = "Acme", s_token: str = "stoken-1") -> bytes:
-    return base64.b64encode(json.dumps({"sToken": s_token, "expDate": exp_date, "orgName": org}).encode())
 
 
 @pytest.fixture
@@ -110,7 +103,11 @@ API_CASES = [
         "vpp-create-year-9999",
         "post",
         "/api/v1/vpp-tokens/",
-        {"token_file": lambda: SimpleUploadedFile("t.vpptoken", _vpp_file("9999-12-31T23:59:59-1200", s_token="y"))},
+        {
+            "token_file": lambda: SimpleUploadedFile(
+                "t.vpptoken", vpp_token_file(expiry="9999-12-31T23:59:59-1200", s_token="y")
+            )
+        },
         "multipart",
         400,
         "expDate",
@@ -119,7 +116,7 @@ API_CASES = [
         "vpp-create-org-nul",
         "post",
         "/api/v1/vpp-tokens/",
-        {"token_file": lambda: SimpleUploadedFile("t.vpptoken", _vpp_file(org="a\x00b", s_token="n"))},
+        {"token_file": lambda: SimpleUploadedFile("t.vpptoken", vpp_token_file(org="a\x00b", s_token="n"))},
         "multipart",
         400,
         "NUL",
@@ -128,7 +125,10 @@ API_CASES = [
         "vpp-create-licenses-huge",
         "post",
         "/api/v1/vpp-tokens/",
-        {"token_file": lambda: SimpleUploadedFile("t.vpptoken", _vpp_file(s_token="h")), "licenses_total": 10**12},
+        {
+            "token_file": lambda: SimpleUploadedFile("t.vpptoken", vpp_token_file(s_token="h")),
+            "licenses_total": 10**12,
+        },
         "multipart",
         400,
         "licenses_total",
@@ -230,7 +230,7 @@ CONSOLE_CASES = [
         "post",
         "/vpp-tokens/upload/",
         {
-            "token_file": lambda: SimpleUploadedFile("t.vpptoken", _vpp_file(s_token="c")),
+            "token_file": lambda: SimpleUploadedFile("t.vpptoken", vpp_token_file(s_token="c")),
             "licenses_total": 10**12,
             "licenses_used": 0,
         },
@@ -242,7 +242,9 @@ CONSOLE_CASES = [
         "post",
         "/vpp-tokens/upload/",
         {
-            "token_file": lambda: SimpleUploadedFile("t.vpptoken", _vpp_file("9999-12-31T23:59:59-1200", s_token="d")),
+            "token_file": lambda: SimpleUploadedFile(
+                "t.vpptoken", vpp_token_file(expiry="9999-12-31T23:59:59-1200", s_token="d")
+            ),
             "licenses_total": 0,
             "licenses_used": 0,
         },

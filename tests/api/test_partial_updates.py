@@ -12,14 +12,13 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.settings import spectacular_settings
 
-from depportal.accounts.models import ScopeTag
 from depportal.accounts.services import api_token_create
 from depportal.api.serializers import InputSerializer
 from overview.alerts.models import NotificationSettings
 from overview.alerts.services import notification_settings_update
 from profiles import services as profile_services
 from profiles.models import EnrollmentProfile, VppToken
-from tests.profiles.conftest import certificate_bytes, vpp_token_file
+from tests.factories import certificate_bytes, vpp_token_file
 from tokens.models import EnrollmentProgramToken
 
 pytestmark = pytest.mark.django_db
@@ -117,13 +116,8 @@ def test_every_patch_operation_has_an_entry(admin_user):
 
 @pytest.mark.parametrize("content_type", CONTENT_TYPES)
 @pytest.mark.parametrize("path", sorted(PATCHES))
-def test_patch_changes_only_the_named_field(path, content_type, apple, onboard, admin_user):
-    setup = {
-        "admin": admin_user,
-        "onboard": onboard,
-        "tag_a": ScopeTag.objects.create(name="Tag A"),
-        "tag_b": ScopeTag.objects.create(name="Tag B"),
-    }
+def test_patch_changes_only_the_named_field(path, content_type, apple, onboard, admin_user, tag_a, tag_b):
+    setup = {"admin": admin_user, "onboard": onboard, "tag_a": tag_a, "tag_b": tag_b}
     make, field, value = PATCHES[path]
     obj = make(setup)
     before = _state(obj)
@@ -141,9 +135,8 @@ def test_patch_changes_only_the_named_field(path, content_type, apple, onboard, 
     assert changed - apple_copy - {"updated_at"} == {field}
 
 
-def test_a_form_patch_of_a_token_keeps_its_scope_tags(apple, onboard, admin_user, api_client_for):
+def test_a_form_patch_of_a_token_keeps_its_scope_tags(apple, onboard, admin_user, api_client_for, tag_a, tag_b):
     """The finding itself: a form PATCH naming only `name` moved the token to the Default tag."""
-    tag_a, tag_b = ScopeTag.objects.create(name="Tag A"), ScopeTag.objects.create(name="Tag B")
     token = onboard(admin_user, tags=[tag_a, tag_b])
     api = api_client_for(admin_user)
     assert api.patch(f"/api/v1/tokens/{token.pk}/", {"name": "Only the name"}).status_code == 200
@@ -155,8 +148,7 @@ def test_a_form_patch_of_a_token_keeps_its_scope_tags(apple, onboard, admin_user
     assert list(VppToken.objects.get(pk=vpp.pk).scope_tags.all()) == [tag_b]
 
 
-def test_form_lists_still_carry_every_value(apple, onboard, admin_user, api_client_for):
-    tag_a, tag_b = ScopeTag.objects.create(name="Tag A"), ScopeTag.objects.create(name="Tag B")
+def test_form_lists_still_carry_every_value(apple, onboard, admin_user, api_client_for, tag_a, tag_b):
     token = onboard(admin_user)
     response = api_client_for(admin_user).patch(
         f"/api/v1/tokens/{token.pk}/",

@@ -26,13 +26,3 @@ def connection(admin_user, api_account):
         key_id=api_account["key_id"],
         private_key=api_account["private_key_pem"].encode(),
     )
-
-
-@pytest.fixture
-def eager_celery():
-    """Celery tasks run in the calling thread (the real task code, no broker)."""
-    from depportal.celery import app as celery_app
-
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False

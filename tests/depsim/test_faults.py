@@ -9,15 +9,10 @@ from tests.depsim.apple import AppleSession, error_code
 
 
 @pytest.fixture
-def creds(depsim):
-    return depsim.create_server("Fault MDM")
-
-
-@pytest.fixture
-def apple(depsim, creds):
-    session = AppleSession(depsim.base_url, creds)
-    assert session.session().status_code == 200
-    return session
+def apple(apple):
+    """A session is open before the test scripts its faults."""
+    assert apple.session().status_code == 200
+    return apple
 
 
 def test_faults_fire_in_order_and_are_consumed(depsim, apple):

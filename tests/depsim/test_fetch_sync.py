@@ -1,20 +1,8 @@
 """POST /server/devices and POST /devices/sync: pages, cursors, the op stream."""
 
-import pytest
-
 from tests.depsim.apple import AppleSession, error_code
 
 SEVEN_DAYS = 7 * 24 * 3600
-
-
-@pytest.fixture
-def creds(depsim):
-    return depsim.create_server("Fetch MDM")
-
-
-@pytest.fixture
-def apple(depsim, creds):
-    return AppleSession(depsim.base_url, creds)
 
 
 def test_full_fetch_pages_through_every_device_once(depsim, creds, apple):
@@ -171,7 +159,7 @@ def test_cursor_of_another_server_is_invalid(depsim, apple):
 def test_cursors_die_with_a_reset(depsim, creds, apple):
     _, cursor, _ = apple.fetch_all()
     depsim.reset()
-    again = depsim.create_server("Fetch MDM")
+    again = depsim.create_server("Test MDM")
     assert again["server_uuid"] == creds["server_uuid"]  # seeded: same UUID after a reset
     response = AppleSession(depsim.base_url, again).call("POST", "/devices/sync", {"cursor": cursor})
     assert error_code(response) == "INVALID_CURSOR"

@@ -17,16 +17,6 @@ PROFILE = {
 
 
 @pytest.fixture
-def creds(depsim):
-    return depsim.create_server("Profile MDM")
-
-
-@pytest.fixture
-def apple(depsim, creds):
-    return AppleSession(depsim.base_url, creds)
-
-
-@pytest.fixture
 def serials(depsim, creds):
     return [d["serial_number"] for d in depsim.add_devices(creds["server_uuid"], count=3)]
 

@@ -8,23 +8,13 @@ import requests
 from tests.depsim.apple import AppleSession, error_code, oauth
 
 
-@pytest.fixture
-def creds(depsim):
-    return depsim.create_server("Session MDM")
-
-
-@pytest.fixture
-def apple(depsim, creds):
-    return AppleSession(depsim.base_url, creds)
-
-
 def test_good_signature_issues_a_session_token(apple):
     response = apple.session()
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json;charset=UTF8"
     token = response.json()["auth_session_token"]
     assert len(token) >= 32 and token.isalnum()
-    assert apple.ok("GET", "/account")["server_name"] == "Session MDM"
+    assert apple.ok("GET", "/account")["server_name"] == "Test MDM"
 
 
 def test_signature_without_realm_is_accepted(depsim, creds, apple):

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from devices.models import Device
-from tokens.models import EnrollmentProgramToken, TokenState
+from tests.factories import token_row
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +18,8 @@ def local_token(db):
     """local_token(name, tags) -> an active token row (for list and filter tests that never call Apple)."""
 
     def make(name: str, tags=()):
-        token = EnrollmentProgramToken.objects.create(name=name, state=TokenState.ACTIVE, server_name=f"{name} MDM")
+        token = token_row(name)
+        token.save()
         token.scope_tags.set(tags)
         return token
 

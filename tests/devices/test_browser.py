@@ -4,14 +4,13 @@ import io
 import pytest
 
 from devices.models import Device
-from syncjobs import services as sync
-from syncjobs.models import SyncKind, SyncTrigger
+from tests.truth import run_sync
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_search_filter_select_all_assign_export_and_open_a_device(
-    apple, onboard, admin_user, page, live_server, screenshot_dir
+    apple, onboard, admin_user, page, signed_in, live_server, screenshot_dir
 ):
     from profiles.services import profile_create
 
@@ -20,16 +19,12 @@ def test_search_filter_select_all_assign_export_and_open_a_device(
     apple.add_devices(token.server_uuid, serials=ipads, device_family="iPad")
     apple.add_devices(token.server_uuid, serials=[f"DMPX{i:06d}" for i in range(5)], device_family="iPhone")
     apple.add_devices(token.server_uuid, count=20)
-    job = sync.syncjob_request(token=token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
-    sync.syncjob_run(job_id=job.pk)
+    run_sync(token)
     assert Device.objects.count() == 55
     profile = profile_create(actor=admin_user, token=token, values={"name": "Classroom iPads"})
 
     base = live_server.url
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-pass-123")
-    page.click("button[type=submit]")
+    signed_in("admin", "admin-pass-123")
     page.screenshot(path=f"{screenshot_dir}/devices-0-dashboard.png", full_page=True)
     assert page.inner_text("#dash-total") == "55"
 
@@ -68,13 +63,10 @@ def test_search_filter_select_all_assign_export_and_open_a_device(
     page.screenshot(path=f"{screenshot_dir}/devices-3-detail.png", full_page=True)
 
 
-def test_import_preview_in_the_browser(apple, onboard, admin_user, page, live_server, screenshot_dir):
+def test_import_preview_in_the_browser(apple, onboard, admin_user, page, signed_in, live_server, screenshot_dir):
     token = onboard(admin_user, server_name="Import MDM")
     Device.objects.bulk_create([Device(token=token, serial_number=f"IMPT{i:06d}", model="iPad") for i in range(5)])
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-pass-123")
-    page.click("button[type=submit]")
+    signed_in("admin", "admin-pass-123")
     page.goto(f"{live_server.url}/tokens/{token.pk}/devices/")
     page.click("#import-devices")
     page.fill("#id_serial_numbers", "serial\nIMPT000001\nimpt000002\nIMPT000001\nNOPE123456\nbad one\n")

@@ -7,19 +7,11 @@ from django.utils import timezone
 
 from depportal.audit.models import AuditEvent
 from devices.models import Device
-from syncjobs import services as sync
-from syncjobs.models import SyncKind, SyncState, SyncTrigger
+from syncjobs.models import SyncKind, SyncState
+from tests.truth import run_sync
 from tokens.models import EnrollmentProgramToken
 
 pytestmark = pytest.mark.django_db
-
-
-def _sync(token, kind):
-    job = sync.syncjob_request(token=token, kind=kind, trigger=SyncTrigger.SCHEDULE)
-    sync.syncjob_run(job_id=job.pk)
-    job.refresh_from_db()
-    assert job.state == SyncState.SUCCEEDED, job.error_message
-    return job
 
 
 def _listed(api) -> set[str]:
@@ -31,7 +23,7 @@ def test_deleted_devices_stay_hidden_through_delta_syncs_and_return_with_a_full_
 ):
     token = onboard(admin_user, server_name="Tombstones")
     serials = [d["serial_number"] for d in apple.add_devices(token.server_uuid, count=6)]
-    _sync(token, SyncKind.DELTA)
+    assert run_sync(token).state == SyncState.SUCCEEDED
     assert _listed(admin_api) == set(serials)
 
     one = Device.objects.get(serial_number=serials[0])
@@ -51,7 +43,7 @@ def test_deleted_devices_stay_hidden_through_delta_syncs_and_return_with_a_full_
     # though it keeps Apple's latest data, so restoring it later shows the device as Apple has it then.
     apple.update_device(serials[0], asset_tag="CHANGED")
     apple.add_devices(token.server_uuid, serials=["NEWDEVICE01"])
-    _sync(token, SyncKind.DELTA)
+    assert run_sync(token).state == SyncState.SUCCEEDED
     assert _listed(admin_api) == set(serials[3:]) | {"NEWDEVICE01"}
     assert Device.objects.get(serial_number=serials[0]).asset_tag == "CHANGED"
     assert EnrollmentProgramToken.objects.get(pk=token.pk).device_count == 4  # deleting here counts too
@@ -61,7 +53,7 @@ def test_deleted_devices_stay_hidden_through_delta_syncs_and_return_with_a_full_
     assert restored.json() == {"restored": 1}
     assert EnrollmentProgramToken.objects.get(pk=token.pk).device_count == 5
     EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=timezone.now() - timedelta(days=8))
-    _sync(token, SyncKind.FULL)
+    assert run_sync(token, SyncKind.FULL).state == SyncState.SUCCEEDED
     assert _listed(admin_api) == set(serials) | {"NEWDEVICE01"}
     assert Device.objects.get(serial_number=serials[0]).asset_tag == "CHANGED"
 

@@ -3,15 +3,9 @@
 import pytest
 
 from devices.models import Device, DeviceOp
-from syncjobs.models import SyncKind, SyncTrigger
-from syncjobs.services import syncjob_request, syncjob_run
+from tests.truth import run_sync
 
 pytestmark = pytest.mark.django_db
-
-
-def _sync(token):
-    job = syncjob_request(token=token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
-    syncjob_run(job_id=job.pk)
 
 
 def test_device_page_lists_sync_ops_and_assignment_results(apple, onboard, admin_user, client):
@@ -21,12 +15,12 @@ def test_device_page_lists_sync_ops_and_assignment_results(apple, onboard, admin
 
     token = onboard(admin_user, server_name="History")
     serial = apple.add_devices(token.server_uuid, count=2)[0]["serial_number"]
-    _sync(token)  # the first sync is a full fetch: it lists devices, it reports no ops
+    run_sync(token)  # the first sync is a full fetch: it lists devices, it reports no ops
     apple.update_device(serial, asset_tag="A-1")
     apple.repeat_ops(token.server_uuid, 1)  # Apple repeats the op; the history keeps it once
     apple.advance_clock(60)
     apple.update_device(serial, color="RED")
-    _sync(token)
+    run_sync(token)
     assert list(DeviceOp.objects.filter(serial_number=serial).values_list("op_type", flat=True)) == [
         "modified",
         "modified",

@@ -5,13 +5,12 @@ import pytest
 from devices.models import Device
 from profiles.models import AssignmentJob
 from profiles.services import default_values, profile_create
-from syncjobs.models import SyncKind, SyncTrigger
-from syncjobs.services import syncjob_request, syncjob_run
+from tests.truth import run_sync
 
 
 def _synced_device(apple, token, **fields):
     serial = apple.add_devices(token.server_uuid, count=1, **fields)[0]["serial_number"]
-    syncjob_run(job_id=syncjob_request(token=token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE).pk)
+    run_sync(token)
     return Device.objects.get(serial_number=serial)
 
 

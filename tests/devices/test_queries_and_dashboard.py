@@ -10,6 +10,8 @@ from django.utils import timezone
 from depportal.accounts.models import Role
 from devices.models import Device
 from profiles.models import EnrollmentProfile
+from syncjobs.models import SyncKind, SyncTrigger
+from tests.truth import run_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -66,13 +68,9 @@ def test_home_dashboard_counts_and_links(many, client, admin_user):
 
 
 def test_the_dashboard_shows_a_sync_just_done(apple, onboard, admin_user, client):
-    from syncjobs.models import SyncKind, SyncTrigger
-    from syncjobs.services import syncjob_request, syncjob_run
-
     token = onboard(admin_user, server_name="Fresh")
     client.force_login(admin_user)
     assert client.get("/").context["dashboard"].total == 0
     apple.add_devices(token.server_uuid, count=7)
-    job = syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.CONSOLE)
-    syncjob_run(job_id=job.pk)
+    run_sync(token, SyncKind.MANUAL, SyncTrigger.CONSOLE)
     assert client.get("/").context["dashboard"].total == 7

@@ -77,12 +77,9 @@ def test_sign_in_navigate_the_shell_and_read_the_audit_log(signed_in, live_serve
 
 
 @pytest.mark.browser
-def test_shell_is_usable_on_a_tablet(page, live_server, admin_user):
+def test_shell_is_usable_on_a_tablet(page, signed_in, admin_user):
     page.set_viewport_size({"width": 768, "height": 1024})
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-pass-123")
-    page.click("button[type=submit]")
+    signed_in("admin", "admin-pass-123")
     assert not page.locator("#sidenav").is_visible()
     page.click(".nav-toggle")
     assert page.locator("#sidenav").is_visible()

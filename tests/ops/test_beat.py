@@ -8,13 +8,11 @@ test between runs (the workers' part, which test_stack and test_scale_out run fo
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 from django.conf import settings
 from django.utils import timezone
 
 from syncjobs.models import ACTIVE_STATES, SyncJob, SyncState, SyncTrigger
 from syncjobs.services import syncjob_schedule_due
-from tests.ops.fleet import active_tokens
 from tokens.models import EnrollmentProgramToken
 
 TOKENS = 240
@@ -26,12 +24,8 @@ def _finish_queued(now) -> None:
     SyncJob.objects.filter(state__in=ACTIVE_STATES).update(state=SyncState.SUCCEEDED, started_at=now, finished_at=now)
 
 
-@pytest.fixture
-def fleet(apple, db):
-    return active_tokens(apple, TOKENS)
-
-
 def test_slots_spread_evenly_and_each_token_syncs_once_a_day(fleet):
+    fleet(TOKENS)
     assert settings.DEP_DELTA_SYNC_INTERVAL_S == 86400
     start = timezone.now().replace(microsecond=0)
     assert syncjob_schedule_due(now=start) == {"queued": 0, "refused": 0}  # first sight: slots only

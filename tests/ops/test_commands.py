@@ -14,7 +14,7 @@ from depportal.ops.keys import sealed_fields
 from overview.alerts.models import SETTINGS_ROW_ID, NotificationSettings
 from profiles.models import VppToken
 from syncjobs.models import SyncJob, SyncKind, SyncState, SyncTrigger
-from syncjobs.services import syncjob_request, syncjob_run
+from tests.truth import run_sync
 from tokens.models import EnrollmentProgramToken
 from tokens.services import token_client
 
@@ -114,8 +114,7 @@ def test_reap_sync_jobs_times_out_a_job_past_its_deadline(apple, onboard, admin_
 def test_sync_status_explains_the_throttle(apple, onboard, admin_user):
     token = onboard(admin_user)
     apple.add_devices(token.server_uuid, count=3)
-    job = syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.CLI)
-    syncjob_run(job_id=job.pk)
+    job = run_sync(token, SyncKind.MANUAL, SyncTrigger.CLI)
     output = run("sync_status", str(token.pk))
     assert f"Token {token.pk}:" in output
     assert "manual sync:           not before" in output and "(manual_sync_interval)" in output

@@ -17,7 +17,7 @@ from depportal.core.exceptions import ApplicationError
 from syncjobs.models import ACTIVE_STATES, SyncJob, SyncKind, SyncState, SyncTrigger
 from syncjobs.services import syncjob_request
 from syncjobs.tasks import syncjob_run_task
-from tests.ops.fleet import active_tokens
+from tests.factories import active_tokens
 from tests.ops.processes import Processes, production_env, service_command, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,8 +7,7 @@ from depportal.accounts.models import Role
 from depportal.audit.models import AuditEvent
 from profiles import services
 from profiles.models import EnrollmentProfile, VppToken
-
-from .conftest import certificate_bytes, vpp_token_file
+from tests.factories import certificate_bytes, vpp_token_file
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ from depportal.core.exceptions import ApplicationError
 from profiles import services
 from profiles.models import PushStatus
 from profiles.setup_screens import IOS_SETUP_SCREENS
-
-from .conftest import certificate_bytes
+from tests.factories import certificate_bytes
 
 pytestmark = pytest.mark.django_db
 

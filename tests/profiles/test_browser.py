@@ -7,17 +7,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_create_a_profile_through_the_wizard_set_it_default_and_assign_it(
-    apple, onboard, page, live_server, admin_user, screenshot_dir
+    apple, onboard, make_devices, page, signed_in, live_server, admin_user, screenshot_dir
 ):
     token = onboard(admin_user, server_name="Acme MDM")
-    serials = [d["serial_number"] for d in apple.add_devices(token.server_uuid, count=3)]
-    for serial in serials:  # the sync engine is not part of this test
-        Device.objects.create(token=token, serial_number=serial, model="iPad Air")
+    serials = make_devices(token, count=3)  # the sync engine is not part of this test
 
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-pass-123")
-    page.click("button[type=submit]")
+    signed_in("admin", "admin-pass-123")
     page.goto(f"{live_server.url}/tokens/{token.pk}/")
     page.click("nav.tabs >> text=Profiles")
     page.click("#create-profile")

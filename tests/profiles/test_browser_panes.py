@@ -2,7 +2,6 @@
 
 import pytest
 
-from devices.models import Device
 from profiles import services
 from profiles.models import EnrollmentProfile
 from profiles.setup_screens import IOS, MACOS, skip_keys_for
@@ -10,18 +9,11 @@ from profiles.setup_screens import IOS, MACOS, skip_keys_for
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, live_server):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-pass-123")
-    page.click("button[type=submit]")
-
-
 def test_setup_assistant_page_hide_all_show_all_and_count(
-    apple, onboard, page, live_server, admin_user, screenshot_dir
+    apple, onboard, page, signed_in, live_server, admin_user, screenshot_dir
 ):
     token = onboard(admin_user, server_name="Acme MDM")
-    sign_in(page, live_server)
+    signed_in("admin", "admin-pass-123")
     page.goto(f"{live_server.url}/tokens/{token.pk}/profiles/create/?platform=ios")
     page.fill("#id_name", "Every pane")
     page.click("text=Next: Device management settings")
@@ -67,14 +59,14 @@ def test_setup_assistant_page_hide_all_show_all_and_count(
     page.screenshot(path=f"{screenshot_dir}/panes-3-macos.png", full_page=True)
 
 
-def test_a_mac_is_refused_for_an_ios_profile(apple, onboard, page, live_server, admin_user, screenshot_dir):
+def test_a_mac_is_refused_for_an_ios_profile(
+    apple, onboard, make_devices, page, signed_in, live_server, admin_user, screenshot_dir
+):
     token = onboard(admin_user, server_name="Acme MDM")
     profile = services.profile_create(actor=admin_user, token=token, values={"name": "Corporate iPhones"})
-    iphone = apple.add_devices(token.server_uuid, count=1, device_family="iPhone")[0]["serial_number"]
-    mac = apple.add_devices(token.server_uuid, count=1, device_family="Mac")[0]["serial_number"]
-    Device.objects.create(token=token, serial_number=iphone, device_family="iPhone", model="iPhone 16")
-    Device.objects.create(token=token, serial_number=mac, device_family="Mac", model="MacBook Air")
-    sign_in(page, live_server)
+    [iphone] = make_devices(token, count=1, family="iPhone")
+    [mac] = make_devices(token, count=1, family="Mac")
+    signed_in("admin", "admin-pass-123")
     page.goto(f"{live_server.url}/profiles/{profile.pk}/assign/")
     assert page.locator(f"input[value='{mac}']").count() == 0  # the picker offers the profile's platform only
     page.fill("#id_serial_numbers", f"{iphone}\n{mac}")
@@ -100,10 +92,12 @@ def test_a_mac_is_refused_for_an_ios_profile(apple, onboard, page, live_server, 
     page.screenshot(path=f"{screenshot_dir}/platform-2-macos-devices.png", full_page=True)
 
 
-def test_each_step_checks_its_fields_when_you_leave_it(apple, onboard, page, live_server, admin_user, screenshot_dir):
+def test_each_step_checks_its_fields_when_you_leave_it(
+    apple, onboard, page, signed_in, live_server, admin_user, screenshot_dir
+):
     """Issue 14, defects 3 and 5: Next checks with the API's rules; a certificate is uploaded in the wizard."""
     token = onboard(admin_user, server_name="Acme MDM")
-    sign_in(page, live_server)
+    signed_in("admin", "admin-pass-123")
     wizard = f"{live_server.url}/tokens/{token.pk}/profiles/create/?platform=ios"
     page.goto(wizard)
     page.click("text=Next: Device management settings")
@@ -124,7 +118,7 @@ def test_each_step_checks_its_fields_when_you_leave_it(apple, onboard, page, liv
     assert not page.is_visible("section[data-page='3']")
     page.screenshot(path=f"{screenshot_dir}/steps-2-no-certificate.png", full_page=True)
 
-    from .conftest import certificate_bytes
+    from tests.factories import certificate_bytes
 
     page.set_input_files(
         "#certificate-file",

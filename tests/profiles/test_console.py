@@ -8,8 +8,7 @@ from depportal.accounts.models import Role
 from devices.models import Device
 from profiles import services
 from profiles.models import EnrollmentProfile, VppToken
-
-from .conftest import certificate_bytes, vpp_token_file
+from tests.factories import certificate_bytes, vpp_token_file
 
 pytestmark = pytest.mark.django_db
 

@@ -6,20 +6,14 @@ from django.urls import reverse
 from depportal.core.exceptions import ApplicationError
 from profiles import services
 from profiles.models import EnrollmentProfile
+from tests.factories import profile_rows
 
 pytestmark = pytest.mark.django_db
 
 
-def _fill(token, count):
-    start = EnrollmentProfile.objects.filter(token=token).count()
-    EnrollmentProfile.objects.bulk_create(
-        [EnrollmentProfile(token=token, name=f"Profile {i}") for i in range(start, start + count)]
-    )
-
-
 def test_the_limit_is_a_setting(token, admin_user, admin_api, client, settings):
     settings.DEP_MAX_PROFILES_PER_TOKEN = 2
-    _fill(token, 2)
+    profile_rows(token, 2)
     with pytest.raises(ApplicationError, match="already has 2 enrollment profiles"):
         services.profile_create(actor=admin_user, token=token, values={"name": "Third"}, push=False)
     response = admin_api.post("/api/v1/profiles/", {"token": token.pk, "name": "Third"}, format="json")
@@ -37,13 +31,13 @@ def test_the_limit_is_a_setting(token, admin_user, admin_api, client, settings):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_at_100_profiles_create_is_disabled_with_the_reason(token, signed_in, live_server, screenshot_dir):
-    _fill(token, 99)
+    profile_rows(token, 99)
     page = signed_in("admin", "admin-pass-123")
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{live_server.url}{reverse('profiles:profile_list', args=[token.pk])}")
     assert page.inner_text("#profile-count") == "99 of 100 profiles"
     assert page.is_enabled("#create-profile")
-    _fill(token, 1)
+    profile_rows(token, 1)
     page.reload()
     assert page.inner_text("#profile-count") == "100 of 100 profiles"
     assert page.is_disabled("#create-profile")

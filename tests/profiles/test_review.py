@@ -8,8 +8,7 @@ from django.urls import reverse
 
 from profiles import services
 from profiles.models import EnrollmentProfile
-
-from .conftest import certificate_bytes, vpp_token_file
+from tests.factories import certificate_bytes, vpp_token_file
 
 pytestmark = pytest.mark.django_db
 

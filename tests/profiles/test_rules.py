@@ -7,8 +7,7 @@ from depportal.core.exceptions import ApplicationError
 from profiles import services
 from profiles.models import EnrollmentProfile, max_profiles_per_token
 from profiles.rules import device_name_template_problems, expand_device_name
-
-from .conftest import certificate_bytes, vpp_token_file
+from tests.factories import certificate_bytes, profile_rows, vpp_token_file
 
 pytestmark = pytest.mark.django_db
 
@@ -171,9 +170,7 @@ def test_device_name_template_expansion():
 
 
 def test_the_101st_profile_is_refused(token, admin_user, admin_api, client):
-    EnrollmentProfile.objects.bulk_create(
-        [EnrollmentProfile(token=token, name=f"Profile {i}") for i in range(max_profiles_per_token())]
-    )
+    profile_rows(token, max_profiles_per_token())
     with pytest.raises(ApplicationError, match="already has 100 enrollment profiles"):
         services.profile_create(actor=admin_user, token=token, values={"name": "One more"}, push=False)
     response = admin_api.post("/api/v1/profiles/", {"token": token.pk, "name": "One more"}, format="json")

@@ -12,9 +12,8 @@ from depportal.accounts.scoping import SCOPE_TAGS_REFUSED
 from depportal.audit.models import AuditEvent
 from profiles import services
 from profiles.models import ConfiguratorCertificate, VppToken
+from tests.factories import certificate_bytes, vpp_token_file
 from tokens.models import EnrollmentProgramToken
-
-from .conftest import certificate_bytes, vpp_token_file
 
 pytestmark = pytest.mark.django_db
 

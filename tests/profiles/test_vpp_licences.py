@@ -10,8 +10,7 @@ from profiles import services
 from profiles.forms import ProfileForm
 from profiles.models import VppToken
 from profiles.tasks import refresh_vpp_licences
-
-from .conftest import vpp_token_file
+from tests.factories import vpp_token_file
 
 pytestmark = pytest.mark.django_db
 COMPANY_PORTAL = "719171358"

@@ -4,15 +4,9 @@ import json
 
 import pytest
 
-from syncjobs import services
-from syncjobs.models import SyncKind, SyncTrigger
+from tests.truth import run_sync
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _sync(token):
-    job = services.syncjob_request(token=token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
-    services.syncjob_run(job_id=job.pk)
 
 
 def test_the_panel_says_why_a_sync_ran_full_and_names_skipped_records(
@@ -20,13 +14,13 @@ def test_the_panel_says_why_a_sync_ran_full_and_names_skipped_records(
 ):
     token = onboard(admin_user, server_name="Acme MDM")  # its own first sync has run
     apple.add_devices(token.server_uuid, count=12)
-    _sync(token)
+    run_sync(token)
     apple.add_fault("/devices/sync", 400, body='"EXPIRED_CURSOR"')
-    _sync(token)
+    run_sync(token)
     bad = {"serial_number": "BAD\x00ONE", "op_type": "added", "op_date": "2026-01-01T00:00:00Z"}
     body = {"devices": [bad], "cursor": "C" * 40, "more_to_follow": False, "fetched_until": "2026-01-01T00:00:00Z"}
     apple.add_fault("/devices/sync", 200, body=json.dumps(body))
-    _sync(token)
+    run_sync(token)
 
     page = signed_in("admin", "admin-pass-123")
     page.goto(f"{live_server.url}/tokens/{token.pk}/")

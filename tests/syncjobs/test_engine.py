@@ -6,17 +6,10 @@ from django.utils import timezone
 from devices.models import Device
 from syncjobs import services
 from syncjobs.models import SyncJob, SyncKind, SyncState, SyncTrigger
-from tests.truth import shown_serials
+from tests.truth import run_sync, shown_serials
 from tokens.models import EnrollmentProgramToken, TokenState
 
 pytestmark = pytest.mark.django_db
-
-
-def _sync(token, kind=SyncKind.MANUAL, trigger=SyncTrigger.CONSOLE, actor=None, captured=None):
-    job = services.syncjob_request(token=token, kind=kind, trigger=trigger, actor=actor)
-    services.syncjob_run(job_id=job.pk)
-    job.refresh_from_db()
-    return job
 
 
 def _past_the_windows(token):
@@ -27,39 +20,35 @@ def _past_the_windows(token):
     token.refresh_from_db()
 
 
-def _live_serials(token):
-    return shown_serials(token)
-
-
 def test_first_sync_is_a_full_fetch_committed_page_by_page(apple, onboard, admin_user):
     token = onboard(admin_user)
     apple.add_devices(token.server_uuid, count=2500)
-    job = _sync(token)
+    job = run_sync(token, SyncKind.MANUAL, SyncTrigger.CONSOLE)
     assert job.state == SyncState.SUCCEEDED, job.error_message
     assert job.ran_full and job.pages == 3 and job.devices_added == 2500
     token.refresh_from_db()
     assert token.sync_cursor and token.sync_fetch_job_id is None and token.last_full_sync_at == job.started_at
     assert token.device_count == 2500
-    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+    assert shown_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
 
 
 def test_delta_sync_applies_adds_changes_and_removals(apple, onboard, admin_user):
     token = onboard(admin_user)
     devices = apple.add_devices(token.server_uuid, count=5)
-    _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
+    run_sync(token)
     apple.update_device(devices[0]["serial_number"], asset_tag="TAG-1")
     apple.unassign_devices(token.server_uuid, [devices[1]["serial_number"]])
     apple.add_devices(token.server_uuid, count=2)
     apple.repeat_ops(token.server_uuid, 3)
-    job = _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
+    job = run_sync(token)
     assert job.state == SyncState.SUCCEEDED and not job.ran_full
     assert (job.devices_added, job.devices_modified, job.devices_removed) == (2, 1, 1)
     assert Device.objects.get(serial_number=devices[0]["serial_number"]).asset_tag == "TAG-1"
     assert Device.objects.get(serial_number=devices[1]["serial_number"]).removed_at is not None
-    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+    assert shown_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
     # The count is kept page by page, without counting every device of the token.
     token.refresh_from_db()
-    assert token.device_count == len(_live_serials(token)) == 6
+    assert token.device_count == len(shown_serials(token)) == 6
 
 
 def test_manual_sync_rules_and_one_job_at_a_time(apple, onboard, admin_user, django_capture_on_commit_callbacks):
@@ -97,39 +86,39 @@ def test_a_claimed_job_is_not_run_twice(apple, onboard, admin_user):
 def test_device_deleted_here_returns_only_with_a_full_sync(apple, onboard, admin_user):
     token = onboard(admin_user)
     devices = apple.add_devices(token.server_uuid, count=3)
-    _sync(token)
+    run_sync(token, SyncKind.MANUAL, SyncTrigger.CONSOLE)
     serial = devices[0]["serial_number"]
     Device.objects.filter(serial_number=serial).update(deleted_here_at=timezone.now())
     apple.update_device(serial, color="RED")
-    _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
-    assert serial not in _live_serials(token)
+    run_sync(token)
+    assert serial not in shown_serials(token)
     _past_the_windows(token)
-    job = _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
-    assert job.state == SyncState.SUCCEEDED and serial in _live_serials(token)
+    job = run_sync(token, SyncKind.FULL, SyncTrigger.API)
+    assert job.state == SyncState.SUCCEEDED and serial in shown_serials(token)
 
 
 def test_full_sync_marks_devices_apple_no_longer_lists(apple, onboard, admin_user):
     token = onboard(admin_user)
     devices = apple.add_devices(token.server_uuid, count=3)
-    _sync(token)
+    run_sync(token, SyncKind.MANUAL, SyncTrigger.CONSOLE)
     Device.objects.create(token=token, serial_number="GHOST0000001")
     _past_the_windows(token)
-    job = _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    job = run_sync(token, SyncKind.FULL, SyncTrigger.API)
     assert job.devices_removed == 1
-    assert _live_serials(token) == {d["serial_number"] for d in devices}
+    assert shown_serials(token) == {d["serial_number"] for d in devices}
 
 
 def test_a_cursor_apple_rejects_runs_the_fetch_apple_requires_at_once(apple, onboard, admin_user):
     """DESIGN.md rule 1: the fetch Apple requires is not held back by the 7-day rule (Intune does the same)."""
     token = onboard(admin_user)
     devices = apple.add_devices(token.server_uuid, count=3)
-    _sync(token)
+    run_sync(token, SyncKind.MANUAL, SyncTrigger.CONSOLE)
     apple.advance_clock(8 * 86400)
     apple.unassign_devices(token.server_uuid, [devices[0]["serial_number"]])
-    job = _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE)
+    job = run_sync(token)
     assert job.state == SyncState.SUCCEEDED, job.error_message
     assert job.ran_full and job.full_reason == "Apple rejected the cursor, EXPIRED_CURSOR"
-    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+    assert shown_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
     token.refresh_from_db()
     assert token.device_count == 2 and token.sync_fetch_job_id is None
 
@@ -137,7 +126,7 @@ def test_a_cursor_apple_rejects_runs_the_fetch_apple_requires_at_once(apple, onb
 def test_terms_not_signed_marks_the_token(apple, onboard, admin_user):
     token = onboard(admin_user)
     apple.set_terms_pending(token.server_uuid, True)
-    job = _sync(token)
+    job = run_sync(token, SyncKind.MANUAL, SyncTrigger.CONSOLE)
     assert job.state == SyncState.FAILED and job.error_code == "T_C_NOT_SIGNED"
     token.refresh_from_db()
     assert token.state == TokenState.TERMS_NOT_ACCEPTED
@@ -149,9 +138,7 @@ def test_a_failed_page_keeps_the_pages_before_it_and_a_retry_resumes(apple, onbo
     token = onboard(admin_user)
     apple.add_devices(token.server_uuid, count=3000)
     apple.add_fault("/server/devices", 500, count=None)
-    job = services.syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.API)
-    services.syncjob_run(job_id=job.pk)
-    job.refresh_from_db()
+    job = run_sync(token, SyncKind.MANUAL, SyncTrigger.API)
     assert job.state == SyncState.FAILED
     apple.clear_faults()
     # The fault hit the first page: nothing half-written, no cursor stored past unstored devices.
@@ -159,9 +146,9 @@ def test_a_failed_page_keeps_the_pages_before_it_and_a_retry_resumes(apple, onbo
     assert Device.objects.filter(token=token).count() == job.devices_added
     EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_manual_sync_at=None, state=TokenState.ACTIVE)
     token.refresh_from_db()
-    job = _sync(token)
+    job = run_sync(token, SyncKind.MANUAL, SyncTrigger.CONSOLE)
     assert job.state == SyncState.SUCCEEDED
-    assert _live_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
+    assert shown_serials(token) == {d["serial_number"] for d in apple.devices(token.server_uuid)}
 
 
 def test_reaper_times_out_a_job_whose_worker_vanished(apple, onboard, admin_user):
@@ -175,11 +162,12 @@ def test_reaper_times_out_a_job_whose_worker_vanished(apple, onboard, admin_user
     assert services.syncjob_active(token) is None
 
 
-def test_beat_gives_fifty_tokens_one_delta_sync_a_day_spread_out(apple, onboard, admin_user):
-    tokens = [onboard(admin_user, server_name=f"MDM {i}") for i in range(50)]
+def test_beat_gives_fifty_tokens_one_delta_sync_a_day_spread_out(fleet):
+    tokens = fleet(50)
     start = timezone.now()
+    assert services.syncjob_schedule_due(now=start) == {"queued": 0, "refused": 0}  # first sight: slots only
     slots = sorted(EnrollmentProgramToken.objects.values_list("next_auto_sync_at", flat=True))
-    assert all(start - timedelta(minutes=1) < slot <= start + timedelta(days=1) for slot in slots)
+    assert all(start < slot <= start + timedelta(days=1) for slot in slots)
     gaps = [(b - a).total_seconds() for a, b in zip(slots, slots[1:], strict=False)]
     assert max(gaps) < 3 * 86400 / 50  # no crowding: golden-ratio slots stay within ~2.6x the even gap
 

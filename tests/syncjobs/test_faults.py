@@ -3,21 +3,13 @@
 import pytest
 
 from devices.models import Device
-from syncjobs import services
 from syncjobs.models import SyncKind, SyncState, SyncTrigger
-from tests.truth import assert_shows_what_apple_assigns, shown_serials
+from tests.truth import assert_shows_what_apple_assigns, run_sync, shown_serials
 from tokens.models import EnrollmentProgramToken, TokenState
 
 pytestmark = pytest.mark.django_db
 
 DEVICES = 2500  # three pages of 1000
-
-
-def _run(token):
-    job = services.syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.API)
-    services.syncjob_run(job_id=job.pk)
-    job.refresh_from_db()
-    return job
 
 
 def _stored_serials(token):
@@ -56,7 +48,7 @@ def synced_token(apple, onboard, admin_user, settings):
 def test_transient_faults_mid_sync_are_absorbed(apple, synced_token, settings, fault):
     settings.APPLE_DEP_READ_TIMEOUT_S = 1
     apple.add_fault("/server/devices", after=1, **fault)
-    job = _run(synced_token)
+    job = run_sync(synced_token, SyncKind.MANUAL, SyncTrigger.API)
     assert job.state == SyncState.SUCCEEDED, job.error_message
     assert job.pages == 3 and job.devices_added == DEVICES
     assert_shows_what_apple_assigns(apple, synced_token)
@@ -77,7 +69,7 @@ def test_fatal_faults_mid_sync_keep_whole_pages_and_a_retry_finishes(
 ):
     settings.APPLE_DEP_MAX_RETRIES = 1
     apple.add_fault("/server/devices", after=1, **fault)
-    job = _run(synced_token)
+    job = run_sync(synced_token, SyncKind.MANUAL, SyncTrigger.API)
     assert job.state == SyncState.FAILED and job.error_message
     assert job.error_code == code
     token = EnrollmentProgramToken.objects.get(pk=synced_token.pk)
@@ -88,7 +80,7 @@ def test_fatal_faults_mid_sync_keep_whole_pages_and_a_retry_finishes(
 
     apple.clear_faults()
     EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_manual_sync_at=None)
-    retry = _run(token)
+    retry = run_sync(token, SyncKind.MANUAL, SyncTrigger.API)
     assert retry.state == SyncState.SUCCEEDED, retry.error_message
     assert retry.pages == 2 and retry.devices_added == DEVICES - 1000
     assert_shows_what_apple_assigns(apple, token)

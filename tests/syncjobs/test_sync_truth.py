@@ -16,18 +16,10 @@ from devices.models import Device
 from profiles.models import EnrollmentProfile
 from syncjobs import services
 from syncjobs.models import SyncJob, SyncKind, SyncState, SyncTrigger
-from tests.conftest import finish_first_sync
-from tests.truth import shown_serials
+from tests.truth import finish_first_sync, run_sync, shown_serials
 from tokens.models import EnrollmentProgramToken
 
 pytestmark = pytest.mark.django_db
-
-
-def _sync(token, kind=SyncKind.DELTA, trigger=SyncTrigger.SCHEDULE):
-    job = services.syncjob_request(token=token, kind=kind, trigger=trigger)
-    services.syncjob_run(job_id=job.pk)
-    job.refresh_from_db()
-    return job
 
 
 def _apple(apple, token) -> set[str]:
@@ -46,10 +38,10 @@ def test_a_fetch_that_stops_part_way_and_is_continued_removes_nothing(apple, onb
     token = onboard(admin_user)
     apple.add_devices(token.server_uuid, count=5000)
     apple.add_fault("/server/devices", 500, count=None, after=2)  # Apple keeps failing on page 3
-    first = _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    first = run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     assert first.state == SyncState.FAILED and first.pages == 2
     apple.clear_faults()
-    second = _sync(token)
+    second = run_sync(token)
     assert second.state == SyncState.SUCCEEDED, second.error_message
     assert second.ran_full and second.fetch_job_id == first.pk and second.devices_removed == 0
     assert second.devices_listed == 5000  # the fetch counts what it listed in both jobs
@@ -61,10 +53,10 @@ def test_a_continued_fetch_answered_exhausted_cursor_completes_it(apple, onboard
     token = onboard(admin_user)
     apple.add_devices(token.server_uuid, count=2500)
     apple.add_fault("/server/devices", 500, count=None, after=2)
-    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     apple.clear_faults()
     apple.add_fault("/server/devices", 400, body='"EXHAUSTED_CURSOR"')
-    job = _sync(token)
+    job = run_sync(token)
     assert job.state == SyncState.SUCCEEDED, job.error_message
     # Nothing the fetch listed is lost; the devices after its last stored page come from the sync that follows
     # every fetch, from that same cursor (Apple: EXHAUSTED_CURSOR, then sync from the cursor).
@@ -76,13 +68,13 @@ def test_a_continued_fetch_answered_exhausted_cursor_completes_it(apple, onboard
 def test_unassigned_and_assigned_again_on_different_pages_stays_assigned(apple, onboard, admin_user, admin_api):
     token = onboard(admin_user)
     devices = apple.add_devices(token.server_uuid, count=3)
-    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     serial = devices[0]["serial_number"]
     apple.unassign_devices(token.server_uuid, [serial])
     apple.add_devices(token.server_uuid, count=1200)  # more than a page of other changes in between
     apple.advance_clock(5)
     apple.assign_to_server(token.server_uuid, [serial])
-    job = _sync(token)
+    job = run_sync(token)
     assert job.state == SyncState.SUCCEEDED and job.pages == 2
     assert serial in shown_serials(token)
     _assert_truth(apple, admin_api, token)
@@ -93,10 +85,10 @@ def test_unassigned_and_assigned_again_on_different_pages_stays_assigned(apple, 
 def test_a_deletion_keeps_apples_op_date(apple, onboard, admin_user):
     token = onboard(admin_user)
     devices = apple.add_devices(token.server_uuid, count=2)
-    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     apple.advance_clock(3600)
     apple.unassign_devices(token.server_uuid, [devices[0]["serial_number"]])
-    _sync(token)
+    run_sync(token)
     stored = Device.objects.get(token=token, serial_number=devices[0]["serial_number"])
     op = stored.op_date
     assert stored.removed_at is not None and abs((op - timezone.now()).total_seconds() - 3600) < 60
@@ -105,9 +97,9 @@ def test_a_deletion_keeps_apples_op_date(apple, onboard, admin_user):
 def test_exhausted_cursor_on_sync_means_nothing_more(apple, onboard, admin_user, admin_api):
     token = onboard(admin_user)
     apple.add_devices(token.server_uuid, count=3)
-    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     apple.add_fault("/devices/sync", 400, body='"EXHAUSTED_CURSOR"')
-    job = _sync(token)
+    job = run_sync(token)
     assert job.state == SyncState.SUCCEEDED and not job.ran_full and job.error_code == ""
     _assert_truth(apple, admin_api, token)
 
@@ -115,14 +107,14 @@ def test_exhausted_cursor_on_sync_means_nothing_more(apple, onboard, admin_user,
 def test_a_spent_sync_cursor_is_answered_exhausted_by_apple_and_ends_cleanly(apple, onboard, admin_user, admin_api):
     token = onboard(admin_user)
     apple.add_devices(token.server_uuid, count=3)
-    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
-    _sync(token)
+    run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    run_sync(token)
     token.refresh_from_db()
     cursor = token.sync_cursor
-    _sync(token)  # uses `cursor`: nothing new, so Apple has now returned everything for it
+    run_sync(token)  # uses `cursor`: nothing new, so Apple has now returned everything for it
     EnrollmentProgramToken.objects.filter(pk=token.pk).update(sync_cursor=cursor)  # as after a lost commit
     token.refresh_from_db()
-    job = _sync(token)
+    job = run_sync(token)
     assert job.state == SyncState.SUCCEEDED and job.pages == 0
     _assert_truth(apple, admin_api, token)
 
@@ -131,10 +123,10 @@ def test_a_spent_sync_cursor_is_answered_exhausted_by_apple_and_ends_cleanly(app
 def test_a_rejected_cursor_fetches_at_once_and_says_so(apple, onboard, admin_user, admin_api, code, client):
     token = onboard(admin_user)
     devices = apple.add_devices(token.server_uuid, count=4)
-    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     apple.unassign_devices(token.server_uuid, [devices[1]["serial_number"]])
     apple.add_fault("/devices/sync", 400, body=json.dumps(code))
-    job = _sync(token)
+    job = run_sync(token)
     assert job.state == SyncState.SUCCEEDED and job.ran_full
     assert job.full_reason == f"Apple rejected the cursor, {code}"
     _assert_truth(apple, admin_api, token)
@@ -146,7 +138,7 @@ def test_one_bad_record_does_not_stop_the_page_and_the_job_names_it(apple, onboa
     token = onboard(admin_user)
     good = apple.add_devices(token.server_uuid, count=2, model="iPhone 15")
     apple.add_devices(token.server_uuid, serials=["NULMODEL0001"], model="iPhone\x00 15", asset_tag="=HYPERLINK(1)")
-    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     page = {
         "devices": [
             {"serial_number": "BAD\x00SERIAL", "op_type": "added", "op_date": "2026-01-01T00:00:00Z"},
@@ -167,7 +159,7 @@ def test_one_bad_record_does_not_stop_the_page_and_the_job_names_it(apple, onboa
         "fetched_until": "2026-01-01T00:00:00Z",
     }
     apple.add_fault("/devices/sync", 200, body=json.dumps(page).replace("Infinity", "1e999"))
-    job = _sync(token)
+    job = run_sync(token)
     assert job.state == SyncState.SUCCEEDED, job.error_message
     assert job.records_refused == 3
     problems = {(p["serial"], p["field"]) for p in job.record_problems}
@@ -184,9 +176,9 @@ def test_one_bad_record_does_not_stop_the_page_and_the_job_names_it(apple, onboa
 def test_default_list_and_count_leave_removed_devices_out(apple, onboard, admin_user, admin_api, client):
     token = onboard(admin_user)
     devices = apple.add_devices(token.server_uuid, count=4)
-    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     apple.unassign_devices(token.server_uuid, [devices[0]["serial_number"]])
-    _sync(token)
+    run_sync(token)
     _assert_truth(apple, admin_api, token)
     removed = admin_api.get("/api/v1/devices/", {"token": token.pk, "state": "removed"}).json()
     assert [row["serial_number"] for row in removed["results"]] == [devices[0]["serial_number"]]
@@ -205,17 +197,17 @@ def test_a_device_that_comes_back_without_a_profile_gets_the_default(
     token = onboard(admin_user)
     devices = apple.add_devices(token.server_uuid, count=2, device_family="iPhone")
     with django_capture_on_commit_callbacks(execute=True):  # as a worker runs each job's follow-up task
-        _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+        run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     profile = profile_create(actor=admin_user, token=token, values={"name": "Corporate iPhones"})
     token_default_profile_set(actor=admin_user, token=token, profile=profile)
     serial = devices[0]["serial_number"]
     apple.unassign_devices(token.server_uuid, [serial])
     with django_capture_on_commit_callbacks(execute=True):
-        _sync(token)
+        run_sync(token)
     apple.advance_clock(2)
     apple.assign_to_server(token.server_uuid, [serial])
     with django_capture_on_commit_callbacks(execute=True):
-        job = _sync(token)
+        job = run_sync(token)
     job.refresh_from_db()
     assert job.default_profile_assigned == 1
     profile.refresh_from_db()
@@ -235,6 +227,7 @@ def test_a_new_token_syncs_by_itself(apple, admin_user, django_capture_on_commit
     token = token_start(actor=admin_user, data_sharing_consent=True)
     server = apple.create_server("Fresh MDM", certificate_pem=token.certificate_pem.encode())
     apple.add_devices(server["server_uuid"], count=30)
+    activated_at = timezone.now()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         token_activate(actor=admin_user, token=token, token_file=base64.b64decode(server["p7m"]), apple_id="a@b.co")
     for callback in callbacks:
@@ -243,7 +236,8 @@ def test_a_new_token_syncs_by_itself(apple, admin_user, django_capture_on_commit
     assert (job.kind, job.trigger, job.state) == (SyncKind.FULL, SyncTrigger.SETUP, SyncState.QUEUED)
     finish_first_sync(token)
     token.refresh_from_db()
-    assert token.device_count == 30 and token.next_auto_sync_at is not None
+    assert token.device_count == 30
+    assert activated_at < token.next_auto_sync_at <= activated_at + timedelta(days=1)  # its place in the daily beat
     assert SyncJob.objects.get(pk=job.pk).full_reason == "first sync of the token"
     # The first sync is the token's own: the admin may still Sync straight away.
     assert services.syncjob_request(token=token, kind=SyncKind.MANUAL, trigger=SyncTrigger.API)
@@ -296,20 +290,20 @@ def test_progress_never_shows_more_than_its_estimate(apple, onboard, admin_user)
 def test_a_fetch_keeps_apples_last_op_so_a_late_repeat_of_an_older_op_changes_nothing(apple, onboard, admin_user):
     token = onboard(admin_user)
     serial = apple.add_devices(token.server_uuid, count=1, asset_tag="OLD")[0]["serial_number"]
-    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     apple.advance_clock(60)
     apple.update_device(serial, asset_tag="NEW")
-    _sync(token)
+    run_sync(token)
     last_op = Device.objects.get(token=token, serial_number=serial).op_date
     assert last_op is not None
     EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=None, last_manual_sync_at=None)
-    _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)  # fetch records carry no op_date
+    run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)  # fetch records carry no op_date
     stored = Device.objects.get(token=token, serial_number=serial)
     assert stored.asset_tag == "NEW" and stored.op_type == "modified" and stored.op_date == last_op
     older = (last_op - timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     stale = {"serial_number": serial, "op_type": "added", "op_date": older, "asset_tag": "OLD"}
     apple.add_fault("/devices/sync", 200, body=json.dumps({"devices": [stale], "cursor": "D" * 40}))
-    _sync(token)
+    run_sync(token)
     assert Device.objects.get(token=token, serial_number=serial).asset_tag == "NEW"
 
 
@@ -325,7 +319,7 @@ def test_unassigned_and_assigned_again_between_two_syncs_gets_the_default_again(
     token_default_profile_set(actor=admin_user, token=token, profile=profile)
     serial = apple.add_devices(token.server_uuid, count=1, device_family="iPhone")[0]["serial_number"]
     with django_capture_on_commit_callbacks(execute=True):
-        _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+        run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     uuid = EnrollmentProfile.objects.get(pk=profile.pk).profile_uuid
     assert {d["serial_number"]: d.get("profile_uuid") for d in apple.devices(token.server_uuid)}[serial] == uuid
     apple.unassign_devices(token.server_uuid, [serial])
@@ -333,6 +327,6 @@ def test_unassigned_and_assigned_again_between_two_syncs_gets_the_default_again(
     apple.assign_to_server(token.server_uuid, [serial])
     EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=None, last_manual_sync_at=None)
     with django_capture_on_commit_callbacks(execute=True):
-        job = _sync(token, kind=kind, trigger=SyncTrigger.API)
+        job = run_sync(token, kind=kind, trigger=SyncTrigger.API)
     assert job.state == SyncState.SUCCEEDED
     assert {d["serial_number"]: d.get("profile_uuid") for d in apple.devices(token.server_uuid)}[serial] == uuid

@@ -23,12 +23,9 @@ def _download(page, selector, tmp_path):
 
 
 def test_a_new_admin_adds_and_renews_a_token_through_the_wizard(
-    abm, page, live_server, admin_user, tag_a, tmp_path, screenshot_dir
+    abm, page, signed_in, live_server, admin_user, tag_a, tmp_path, screenshot_dir
 ):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-pass-123")
-    page.click("button[type=submit]")
+    signed_in("admin", "admin-pass-123")
     page.click("nav.sidenav >> text=Enrollment program tokens")
     page.click("text=+ Add")
 
@@ -89,27 +86,17 @@ def test_a_new_admin_adds_and_renews_a_token_through_the_wizard(
     assert token.access_token_expiry > first_expiry and token.renewed_by == admin_user
 
 
-def _start_wizard(page, live_server):
+def _start_wizard(page, signed_in, live_server):
     page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-pass-123")
-    page.click("button[type=submit]")
+    signed_in("admin", "admin-pass-123")
     page.goto(f"{live_server.url}/tokens/add/")
     page.check("#id_data_sharing_consent")
     page.click("button:text-is('Next')")
     page.wait_for_url("**/tokens/add/*/")
 
 
-def test_leaving_the_wizard_invalidates_its_key(page, live_server, admin_user):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-pass-123")
-    page.click("button[type=submit]")
-    page.goto(f"{live_server.url}/tokens/add/")
-    page.check("#id_data_sharing_consent")
-    page.click("button:text-is('Next')")
-    page.wait_for_url("**/tokens/add/*/")
+def test_leaving_the_wizard_invalidates_its_key(page, signed_in, live_server, admin_user):
+    _start_wizard(page, signed_in, live_server)
     wizard_url = page.url
     page.click("nav.sidenav >> text=Home")
     page.wait_for_url(f"{live_server.url}/")
@@ -120,8 +107,10 @@ def test_leaving_the_wizard_invalidates_its_key(page, live_server, admin_user):
     assert page.is_disabled("#create")
 
 
-def test_browser_back_to_an_abandoned_wizard_shows_it_invalid(page, live_server, admin_user, screenshot_dir):
-    _start_wizard(page, live_server)
+def test_browser_back_to_an_abandoned_wizard_shows_it_invalid(
+    page, signed_in, live_server, admin_user, screenshot_dir
+):
+    _start_wizard(page, signed_in, live_server)
     page.click("nav.sidenav >> text=Home")
     page.wait_for_url(f"{live_server.url}/")
     wait_for(lambda: not EnrollmentProgramToken.objects.exists(), timeout=10)
@@ -136,9 +125,9 @@ def test_browser_back_to_an_abandoned_wizard_shows_it_invalid(page, live_server,
 
 
 def test_each_wizard_step_checks_its_fields_as_it_is_left(
-    abm, page, live_server, admin_user, make_user, tag_a, tmp_path, screenshot_dir
+    abm, page, signed_in, live_server, admin_user, make_user, tag_a, tmp_path, screenshot_dir
 ):
-    _start_wizard(page, live_server)
+    _start_wizard(page, signed_in, live_server)
     page.click("button:text-is('Next: Apple token')")
     assert "Download your public key first" in page.inner_text("#step-error")
     assert page.is_visible("#download-key")
@@ -188,9 +177,9 @@ def test_each_wizard_step_checks_its_fields_as_it_is_left(
     assert EnrollmentProgramToken.objects.get().apple_id == "other@acme.test"
 
 
-def test_a_page_restored_from_the_back_forward_cache_rechecks_its_key(page, live_server, admin_user):
+def test_a_page_restored_from_the_back_forward_cache_rechecks_its_key(page, signed_in, live_server, admin_user):
     # Chromium keeps no-store pages out of its cache today; the pageshow check covers browsers that do not.
-    _start_wizard(page, live_server)
+    _start_wizard(page, signed_in, live_server)
     assert page.is_visible("#wizard-warning")
     token = EnrollmentProgramToken.objects.get()
     page.evaluate(
