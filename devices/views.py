@@ -21,7 +21,7 @@ from devices.csv_import import MATCHED, MAX_BYTES, OUTCOME_LABELS, decode_upload
 from devices.filters import FAMILIES, FAMILY_LABELS, OS_CHOICES, PLATFORMS, STATES
 from devices.forms import ColumnsForm, ImportForm
 from devices.models import Device, ProfileStatus
-from devices.rendering import device_rows_html
+from devices.rendering import device_rows_html, options_html
 from profiles.models import EnrollmentProfile
 from profiles.services import platform_for_family
 from tokens import selectors as token_selectors
@@ -112,10 +112,10 @@ def _assignable_profiles(user, token=None):
     return profiles.select_related("token").order_by("token__name", "name")
 
 
-def _options(choices, current) -> list[tuple[str, str, bool]]:
-    """(value, label, selected) for a select; the template then does no lookups per option."""
+def _options(choices, current=None):
+    """The `<option>`s of a select, `current` selected."""
     current = "" if current is None else str(current)
-    return [(str(value), label, str(value) == current) for value, label in choices]
+    return options_html((str(value), label, str(value) == current) for value, label in choices)
 
 
 def _filter_options(request, filterset, token) -> dict:
@@ -138,7 +138,7 @@ def _filter_options(request, filterset, token) -> dict:
         "family_options": _options(FAMILIES, data.get("device_family")),
         "os_options": _options(OS_CHOICES, data.get("os")),
         "state_options": _options(STATES, data.get("state")),
-        "assign_options": [(pk, labels[pk]) for pk in assignable if pk in labels],
+        "assign_options": _options((pk, labels[pk]) for pk in assignable if pk in labels),
     }
 
 
