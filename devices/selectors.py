@@ -37,6 +37,8 @@ DEFAULT_PAGE_SIZE = 50
 # The DEVICES_EXACT_COUNT_LIMIT setting overrides it.
 EXACT_COUNT_LIMIT = 20_000
 DASHBOARD_CACHE_S = 60
+# Column choices change only through device_columns_save, which updates the cache; the timeout only frees memory.
+COLUMNS_CACHE_S = 24 * 3600
 
 
 @dataclass
@@ -218,9 +220,19 @@ def device_assignment_jobs(device: Device, *, limit: int = 200) -> list:
     return jobs
 
 
+def device_columns_key(user_id: int) -> str:
+    """The cache key of one user's column choice (every list page and export reads it)."""
+    return f"devices:columns:{user_id}"
+
+
 def device_columns_for(user) -> list[str]:
-    """The columns the user chose, or the default set."""
-    choice = DeviceListColumns.objects.filter(user=user).values_list("columns", flat=True).first()
+    """The columns the user chose, or the default set: from the cache, which the save keeps current."""
+    key = device_columns_key(user.pk)
+    choice = cache.get(key)
+    if choice is None:
+        choice = DeviceListColumns.objects.filter(user=user).values_list("columns", flat=True).first() or []
+        # add, not set: a save that committed meanwhile has set its own value, which this read must not undo.
+        cache.add(key, choice, COLUMNS_CACHE_S)
     return clean_columns(choice) if choice else list(DEFAULT_COLUMNS)
 
 
