@@ -48,6 +48,8 @@ class DevicePage:
     rows: list[DeviceRow]
     next_cursor: str | None = None
     previous_cursor: str | None = None
+    # The first page holds every matching row: its length is the exact count.
+    complete: bool = False
 
 
 @dataclass
@@ -148,7 +150,7 @@ def device_page(queryset: QuerySet[Device], *, ordering: str = "", cursor: str =
     rows = rows[:size]
     if backwards:
         rows.reverse()
-    page = DevicePage(rows=rows)
+    page = DevicePage(rows=rows, complete=decoded is None and not more)
     if rows:
         has_next = more if not backwards else True
         has_previous = more if backwards else decoded is not None
@@ -159,8 +161,13 @@ def device_page(queryset: QuerySet[Device], *, ordering: str = "", cursor: str =
     return page
 
 
-def device_count(queryset: QuerySet[Device]) -> DeviceCount:
-    """Exact when the planner expects few rows; otherwise its estimate, so a count never scans a million rows."""
+def device_count(queryset: QuerySet[Device], page: DevicePage | None = None) -> DeviceCount:
+    """Exact when the planner expects few rows; otherwise its estimate, so a count never scans a million rows.
+
+    Given the list's page, a first page that holds every match (a narrow search) is counted without a query.
+    """
+    if page is not None and page.complete:
+        return DeviceCount(len(page.rows))
     queryset = queryset.order_by()
     if queryset.query.is_empty():
         return DeviceCount(0)

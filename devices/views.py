@@ -191,7 +191,7 @@ class DeviceListView(_DeviceListBase):
         column, descending = parse_ordering(ordering)
         size = _page_size(request.GET.get("size"))
         page = selectors.device_page(queryset, ordering=ordering, cursor=request.GET.get("cursor", ""), size=size)
-        count = selectors.device_count(queryset)
+        count = selectors.device_count(queryset, page)
         columns = selectors.device_columns_for(request.user)
         query = params.urlencode()
         base = f"?{query}&" if query else "?"
