@@ -95,6 +95,8 @@ TEMPLATES = [
                 "overview.context_processors.console",
                 "business.context_processors.business_nav",
             ],
+            # `{% url %}` with each reversed URL remembered (the same links, a millisecond less per page).
+            "builtins": ["depportal.core.urltag"],
         },
     },
 ]
