@@ -10,7 +10,8 @@ def console(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    # Two queries (scoped tokens with their assignment failures, VPP tokens) that Home and the token list reuse.
+    # Two queries (scoped tokens with their assignment failures, VPP tokens; the Apple Business connection for
+    # administrators) that Home and the token list reuse.
     # Callables, which the template engine calls when the layout shows the badge: fragments such as the sync panel
     # polled every two seconds never show it, so they never pay for it.
     alerts = cache(lambda: alert_summary(alerts_for_request(request)))
@@ -21,6 +22,7 @@ def console(request):
         "user_is_admin": is_administrator(user),
         "console_alert_count": lambda: alerts()["total"],
         "console_alert_critical": lambda: alerts()["critical"],
+        "business_alert_level": lambda: alerts()["business_level"],
     }
 
 
