@@ -1,11 +1,15 @@
 """The one device filter: the console list, its export and bulk actions, and the REST API all use it."""
 
+import copy
+from functools import cache
+
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.forms.utils import flatatt
 from django.utils.choices import BaseChoiceIterator
 from django.utils.html import format_html, format_html_join
+from django_filters.filters import QuerySetRequestMixin
 from django_filters.widgets import DateRangeWidget
 
 from depportal.accounts.scoping import scoped
@@ -131,7 +135,11 @@ class DeviceFilterForm(forms.Form):
         super().__init__(*args, auto_id="f-%s", label_suffix="", **kwargs)
         # The empty choice is the default, devices Apple assigns now; `active` stays valid without a second entry.
         self.fields["state"].widget.choices = STATES
-        self.fields["token"].widget.choices = _TokenChoices(self.fields["token"].queryset)
+
+    def offer_tokens(self, queryset) -> None:
+        """The tokens the Token select offers (the viewer's); setting a queryset resets a widget's choices."""
+        self.fields["token"].queryset = queryset
+        self.fields["token"].widget.choices = _TokenChoices(queryset)
 
     def offer_profiles(self, profiles) -> None:
         """The profiles the Profile select offers: (pk, label) pairs the viewer may see."""
@@ -258,6 +266,38 @@ class DeviceFilter(django_filters.FilterSet):
         if not self.form.cleaned_data.get("state"):
             queryset = _assigned(queryset)
         return queryset
+
+    def get_form_class(self):
+        return _form_class(type(self))
+
+    @property
+    def form(self):
+        """The form of the shared class, with this request's choices where a filter's choices depend on it."""
+        if not hasattr(self, "_form"):
+            form = super().form
+            for name, filter_ in self.filters.items():
+                if isinstance(filter_, QuerySetRequestMixin):
+                    form.fields[name].queryset = filter_.get_queryset(self.request)
+            form.offer_tokens(form.fields["token"].queryset)
+        return self._form
+
+
+@cache
+def _form_class(filterset_class):
+    """The filter form, built once per FilterSet instead of on every request.
+
+    django-filter builds a new form class, with a new field per filter, for each FilterSet instance: about a
+    millisecond of every list page and API call. The fields are the same for every request except the querysets
+    that depend on the user, which `DeviceFilter.form` sets on each form (a form copies its fields, so nothing
+    set there is shared). Here those start empty, so no user's choices can stay in the shared class.
+    """
+    filters = copy.deepcopy(filterset_class.base_filters)
+    fields = {}
+    for name, filter_ in filters.items():
+        if isinstance(filter_, QuerySetRequestMixin):
+            filter_.queryset = filter_.get_queryset(None).none()
+        fields[name] = filter_.field
+    return type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
 
 
 def _assigned(queryset):

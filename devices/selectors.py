@@ -37,6 +37,8 @@ DEFAULT_PAGE_SIZE = 50
 # The DEVICES_EXACT_COUNT_LIMIT setting overrides it.
 EXACT_COUNT_LIMIT = 20_000
 DASHBOARD_CACHE_S = 60
+# Column choices change only through device_columns_save, which updates the cache; the timeout only frees memory.
+COLUMNS_CACHE_S = 24 * 3600
 
 
 @dataclass
@@ -46,6 +48,8 @@ class DevicePage:
     rows: list[DeviceRow]
     next_cursor: str | None = None
     previous_cursor: str | None = None
+    # The first page holds every matching row: its length is the exact count.
+    complete: bool = False
 
 
 @dataclass
@@ -146,7 +150,7 @@ def device_page(queryset: QuerySet[Device], *, ordering: str = "", cursor: str =
     rows = rows[:size]
     if backwards:
         rows.reverse()
-    page = DevicePage(rows=rows)
+    page = DevicePage(rows=rows, complete=decoded is None and not more)
     if rows:
         has_next = more if not backwards else True
         has_previous = more if backwards else decoded is not None
@@ -157,8 +161,13 @@ def device_page(queryset: QuerySet[Device], *, ordering: str = "", cursor: str =
     return page
 
 
-def device_count(queryset: QuerySet[Device]) -> DeviceCount:
-    """Exact when the planner expects few rows; otherwise its estimate, so a count never scans a million rows."""
+def device_count(queryset: QuerySet[Device], page: DevicePage | None = None) -> DeviceCount:
+    """Exact when the planner expects few rows; otherwise its estimate, so a count never scans a million rows.
+
+    Given the list's page, a first page that holds every match (a narrow search) is counted without a query.
+    """
+    if page is not None and page.complete:
+        return DeviceCount(len(page.rows))
     queryset = queryset.order_by()
     if queryset.query.is_empty():
         return DeviceCount(0)
@@ -218,9 +227,19 @@ def device_assignment_jobs(device: Device, *, limit: int = 200) -> list:
     return jobs
 
 
+def device_columns_key(user_id: int) -> str:
+    """The cache key of one user's column choice (every list page and export reads it)."""
+    return f"devices:columns:{user_id}"
+
+
 def device_columns_for(user) -> list[str]:
-    """The columns the user chose, or the default set."""
-    choice = DeviceListColumns.objects.filter(user=user).values_list("columns", flat=True).first()
+    """The columns the user chose, or the default set: from the cache, which the save keeps current."""
+    key = device_columns_key(user.pk)
+    choice = cache.get(key)
+    if choice is None:
+        choice = DeviceListColumns.objects.filter(user=user).values_list("columns", flat=True).first() or []
+        # add, not set: a save that committed meanwhile has set its own value, which this read must not undo.
+        cache.add(key, choice, COLUMNS_CACHE_S)
     return clean_columns(choice) if choice else list(DEFAULT_COLUMNS)
 
 

@@ -5,6 +5,7 @@ Writing Apple's records is the sync engine's (syncjobs/writer.py).
 
 from collections.abc import Iterator
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F, QuerySet
 from django.db.models.functions import Greatest
@@ -13,6 +14,7 @@ from django.utils import timezone
 from depportal.audit.services import audit_record
 from depportal.core.exceptions import ApplicationError
 from depportal.core.spreadsheet import SafeWriter
+from devices import selectors
 from devices.columns import ROW_VALUES, DeviceRow, clean_columns, csv_header, csv_row
 from devices.csv_import import ALREADY, DUPLICATE, MATCHED, OTHER_PLATFORM, OUTCOME_LABELS, UNKNOWN, parse_serials
 from devices.filters import PLATFORMS
@@ -103,6 +105,10 @@ def device_columns_save(*, user, columns: list[str]) -> list[str]:
     """Remember the columns the user wants in the device list (and its export)."""
     chosen = clean_columns(columns)
     DeviceListColumns.objects.update_or_create(user=user, defaults={"columns": chosen})
+    # Dropped now, so this transaction's own reads see the new choice; set once it is committed for everyone.
+    key = selectors.device_columns_key(user.pk)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.set(key, chosen, selectors.COLUMNS_CACHE_S))
     return chosen
 
 

@@ -21,7 +21,7 @@ from devices.csv_import import MATCHED, MAX_BYTES, OUTCOME_LABELS, decode_upload
 from devices.filters import FAMILY_LABELS, PLATFORMS, platform_for_family
 from devices.forms import ColumnsForm, ImportForm
 from devices.models import Device
-from devices.rendering import device_rows_html
+from devices.rendering import device_rows_html, options_html
 from profiles import selectors as profile_selectors
 from tokens import selectors as token_selectors
 from tokens.models import EnrollmentProgramToken, TokenState
@@ -113,7 +113,8 @@ def _filter_options(request, filterset, token) -> dict:
     else:
         assignable = list(profile_selectors.profile_assignable(user=user, token=token).values_list("pk", flat=True))
     filterset.form.offer_profiles(labels.items())
-    return {"assign_options": [(pk, labels[pk]) for pk in assignable if pk in labels]}
+    # The bulk bar's select is drawn here, like the rows: hundreds of profiles are hundreds of template loops.
+    return {"assign_options": options_html((str(pk), labels[pk], False) for pk in assignable if pk in labels)}
 
 
 class _DeviceListBase(ConsoleMixin, TemplateView):
@@ -164,7 +165,7 @@ class DeviceListView(_DeviceListBase):
         column, descending = parse_ordering(ordering)
         size = _page_size(request.GET.get("size"))
         page = selectors.device_page(queryset, ordering=ordering, cursor=request.GET.get("cursor", ""), size=size)
-        count = selectors.device_count(queryset)
+        count = selectors.device_count(queryset, page)
         columns = selectors.device_columns_for(request.user)
         query = params.urlencode()
         base = f"?{query}&" if query else "?"

@@ -1,6 +1,7 @@
 """Health alerts of VPP tokens, computed from their state (never stored, so they cannot go stale)."""
 
-from django.db.models import Count
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from depportal.core.alerts import CRITICAL, WARNING, Alert
 from devices.models import Device
@@ -69,12 +70,12 @@ def vpp_token_alerts(vpp_token: VppToken) -> list[Alert]:
     return alerts
 
 
-def assignment_alerts(tokens) -> list[Alert]:
-    """Tokens with devices whose profile assignment Apple refused through every retry (one query for all)."""
-    names = {token.pk: str(token) for token in tokens}
+def with_gave_up_devices(tokens: QuerySet) -> QuerySet:
+    """Tokens annotated with `gave_up_devices`: their devices whose profile assignment Apple refused through
+    every retry. A subquery in the tokens' own query, so the alerts of every page cost one query, not two."""
     gave_up = (
         Device.objects.filter(
-            token_id__in=list(names),
+            token_id=OuterRef("pk"),
             assignment_result__in=[FAILED, THROTTLED],
             assignment_retry_at__isnull=True,
             assignment_attempts__gte=MAX_ATTEMPTS,
@@ -83,20 +84,27 @@ def assignment_alerts(tokens) -> list[Alert]:
         .order_by()
         .values("token_id")
         .annotate(n=Count("pk"))
+        .values("n")
     )
+    return tokens.annotate(gave_up_devices=Coalesce(Subquery(gave_up), 0))
+
+
+def assignment_alerts(tokens) -> list[Alert]:
+    """Tokens (annotated by `with_gave_up_devices`) with devices whose profile assignment Apple refused for good."""
     return [
         Alert(
             code="assignment_failed",
             level=WARNING,
             message=(
-                f"{row['n']} device{'s' if row['n'] != 1 else ''} of {names[row['token_id']]} could not get their "
-                f"profile at Apple after {MAX_ATTEMPTS} attempts. Open the token's devices, filter by assignment "
-                "result, and assign again (or check the devices in Apple Business Manager)."
+                f"{token.gave_up_devices} device{'s' if token.gave_up_devices != 1 else ''} of {token} could not get "
+                f"their profile at Apple after {MAX_ATTEMPTS} attempts. Open the token's devices, filter by "
+                "assignment result, and assign again (or check the devices in Apple Business Manager)."
             ),
             subject="token",
-            subject_id=row["token_id"],
-            subject_name=names[row["token_id"]],
-            key=f"assignment_failed:{row['token_id']}",
+            subject_id=token.pk,
+            subject_name=str(token),
+            key=f"assignment_failed:{token.pk}",
         )
-        for row in gave_up
+        for token in tokens
+        if token.gave_up_devices
     ]

@@ -96,7 +96,7 @@ class DeviceViewSet(viewsets.GenericViewSet):
         page = selectors.device_page(
             queryset, ordering=ordering, cursor=request.query_params.get("cursor", ""), size=limit
         )
-        count = selectors.device_count(queryset)
+        count = selectors.device_count(queryset, page)
         return Response(
             {
                 "count": count.value,

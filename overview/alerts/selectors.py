@@ -7,7 +7,7 @@ from business.models import BusinessConnection
 from depportal.accounts.scoping import is_administrator
 from depportal.core.alerts import CRITICAL, WARNING, Alert
 from overview.alerts.models import SETTINGS_ROW_ID, NotificationSettings
-from profiles.alerts import assignment_alerts, vpp_token_alerts
+from profiles.alerts import assignment_alerts, vpp_token_alerts, with_gave_up_devices
 from profiles.models import VppToken
 from profiles.selectors import vpp_token_list
 from tokens.alerts import token_alerts
@@ -34,7 +34,7 @@ def alert_list(*, user) -> list[Alert]:
 
     Tokens and VPP tokens by scope; the Apple Business connection for administrators, who alone manage it.
     """
-    tokens = list(token_list(user=user).prefetch_related(None).only(*_ALERT_FIELDS))
+    tokens = list(with_gave_up_devices(token_list(user=user).prefetch_related(None).only(*_ALERT_FIELDS)))
     vpp_tokens = vpp_token_list(user=user).prefetch_related(None)
     return _most_urgent_first(
         [
@@ -48,9 +48,8 @@ def alert_list(*, user) -> list[Alert]:
 
 def alert_list_all() -> list[Alert]:
     """Every current alert, whoever may see it; for notifications."""
-    tokens = list(
-        EnrollmentProgramToken.objects.exclude(state=TokenState.PENDING).only(*_ALERT_FIELDS).order_by("name", "pk")
-    )
+    live = EnrollmentProgramToken.objects.exclude(state=TokenState.PENDING)
+    tokens = list(with_gave_up_devices(live.only(*_ALERT_FIELDS).order_by("name", "pk")))
     return _most_urgent_first(
         [
             *(alert for token in tokens for alert in token_alerts(token)),

@@ -52,7 +52,8 @@ class ProfileViewSet(viewsets.GenericViewSet):
         profiles = selectors.profile_list(
             user=request.user, token=token, search=request.query_params.get("search", "")
         )
-        page = self.paginate_queryset(profiles)
+        # Each row lists its certificates: one query for the page, not one per profile.
+        page = self.paginate_queryset(profiles.prefetch_related("configurator_certificates"))
         return self.get_paginated_response(s.ProfileOutputSerializer(page, many=True).data)
 
     @extend_schema(request=s.ProfileInputSerializer, responses={201: s.ProfileOutputSerializer})

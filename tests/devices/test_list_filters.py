@@ -203,3 +203,21 @@ def test_odd_parameters_answer_empty_or_400_never_500(world, admin_api, client, 
     assert admin_api.get("/api/v1/devices/", {"cursor": nul_cursor}).status_code == 200
     client.force_login(admin_user)
     assert client.get("/devices/?profile=abc&cursor=zz").status_code == 200
+
+
+def test_column_choice_read_from_the_cache_follows_each_save(
+    world, client, admin_user, manager_a, django_capture_on_commit_callbacks
+):
+    def chosen(user) -> set[str]:
+        client.force_login(user)
+        page = client.get("/devices/").content.decode()
+        return set(re.findall(r'name="columns" value="(\w+)" checked', page))
+
+    default = chosen(manager_a)  # now in the cache, as is the admin's below
+    assert "model" in default and chosen(admin_user) == default
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/devices/columns/", {"columns": ["color"], "next": "/devices/"})
+    assert chosen(admin_user) == {"serial_number", "color"}
+    client.post("/devices/columns/", {"columns": ["asset_tag"], "next": "/devices/"})  # its commit is still to come
+    assert chosen(admin_user) == {"serial_number", "asset_tag"}
+    assert chosen(manager_a) == default

@@ -88,3 +88,13 @@ def test_console_pages_are_scoped(two_scopes, client, manager_a, reader_a):
     assert client.post(f"/devices/{a[2].pk}/delete/").status_code == 403
     assert client.post("/devices/bulk/", {"action": "delete", "confirm": "yes", "id": [a[2].pk]}).status_code == 403
     assert Device.objects.get(pk=a[2].pk).deleted_here_at is None
+
+
+def test_token_choices_are_each_users_own(two_scopes, admin_user, manager_a, api_client_for):
+    # The filter's form class is shared by every request; the token choices it checks against are not.
+    token_a, token_b, a, b = two_scopes
+    admin, manager = api_client_for(admin_user), api_client_for(manager_a)
+    assert admin.get("/api/v1/devices/", {"token": token_b.pk}).json()["count"] == 5
+    assert manager.get("/api/v1/devices/", {"token": token_b.pk}).status_code == 400
+    assert manager.get("/api/v1/devices/", {"token": token_a.pk}).json()["count"] == 5
+    assert admin.get("/api/v1/devices/", {"token": token_b.pk}).json()["count"] == 5
