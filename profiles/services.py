@@ -7,7 +7,7 @@ public functions are re-exported here so callers have one module to import from.
 import time
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from depportal.accounts.roles import VIEW
 from depportal.accounts.scoping import scoped
 from depportal.apple import AppleError
 from depportal.audit.services import audit_record
+from depportal.core.db import save_unique
 from depportal.core.exceptions import ApplicationError, Conflict
 from devices.models import Device, ProfileStatus
 from profiles.apple_json import apple_profile_json
@@ -441,14 +442,11 @@ def _apply(profile: EnrollmentProfile, values: dict) -> None:
 
 
 def _save_unique(profile: EnrollmentProfile) -> None:
-    try:
-        with transaction.atomic():
-            profile.save()
-    except IntegrityError:
-        if EnrollmentProfile.objects.exclude(pk=profile.pk).filter(token=profile.token, name=profile.name).exists():
-            message = f"The token already has a profile named {profile.name!r}; profile names are unique per token."
-            raise ApplicationError(message, fields={"name": [message]}) from None
-        raise
+    save_unique(
+        profile,
+        unique=("token", "name"),
+        message=f"The token already has a profile named {profile.name!r}; profile names are unique per token.",
+    )
 
 
 def _audit(actor, action: str, profile: EnrollmentProfile, changes: dict | None = None) -> None:
