@@ -25,9 +25,9 @@ from devices.rendering import device_rows_html
 from profiles.models import EnrollmentProfile
 from profiles.services import platform_for_family
 from tokens import selectors as token_selectors
+from tokens.crumbs import token_crumbs
 from tokens.models import EnrollmentProgramToken, TokenState
 
-TOKENS_CRUMBS = [("Devices", None), ("iOS/iPadOS", None), ("iOS enrollment", None)]
 # Parameters of the list that are not filters.
 _PAGING = ("cursor", "size")
 _DETAIL_FIELDS = [
@@ -172,9 +172,7 @@ class DeviceListView(_DeviceListBase):
     def get_breadcrumbs(self):
         if self.token is not None:
             return [
-                *TOKENS_CRUMBS,
-                ("Enrollment program tokens", reverse("tokens:token_list")),
-                (str(self.token), reverse("tokens:token_detail", args=[self.token.pk])),
+                *token_crumbs(self.token),
                 ("Devices", None),
             ]
         if self.platform:
@@ -370,9 +368,7 @@ class _DevicePage(ConsoleMixin, TemplateView):
     def get_breadcrumbs(self):
         token = self.device.token
         return [
-            *TOKENS_CRUMBS,
-            ("Enrollment program tokens", reverse("tokens:token_list")),
-            (str(token), reverse("tokens:token_detail", args=[token.pk])),
+            *token_crumbs(token),
             ("Devices", reverse("devices:token_device_list", args=[token.pk])),
             (self.device.serial_number, None),
         ]
@@ -465,8 +461,7 @@ class DeviceImportView(ConsoleMixin, TemplateView):
     def get_breadcrumbs(self):
         if self.token is not None:
             return [
-                ("Enrollment program tokens", reverse("tokens:token_list")),
-                (str(self.token), reverse("tokens:token_detail", args=[self.token.pk])),
+                *token_crumbs(self.token),
                 ("Devices", reverse("devices:token_device_list", args=[self.token.pk])),
                 ("Import", None),
             ]
@@ -530,8 +525,7 @@ class DeviceImportDetailView(ConsoleMixin, TemplateView):
     def get_breadcrumbs(self):
         token = self.device_import.token
         return [
-            ("Enrollment program tokens", reverse("tokens:token_list")),
-            (str(token), reverse("tokens:token_detail", args=[token.pk])),
+            *token_crumbs(token),
             ("Devices", reverse("devices:token_device_list", args=[token.pk])),
             ("Import preview", None),
         ]
