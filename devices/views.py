@@ -14,10 +14,11 @@ from depportal.accounts.roles import CHANGE, VIEW
 from depportal.accounts.scoping import can, is_administrator, scoped
 from depportal.core.console import ConsoleMixin
 from depportal.core.exceptions import ApplicationError
+from depportal.core.serials import MAX_BYTES
 from depportal.core.spreadsheet import CSV_CONTENT_TYPE
 from devices import selectors, services
 from devices.columns import BY_KEY, COLUMNS, cell_text, parse_ordering
-from devices.csv_import import MATCHED, MAX_BYTES, OUTCOME_LABELS, decode_upload
+from devices.csv_import import MATCHED, OUTCOME_LABELS
 from devices.filters import FAMILIES, FAMILY_LABELS, OS_CHOICES, PLATFORMS, STATES
 from devices.forms import ColumnsForm, ImportForm
 from devices.models import Device, ProfileStatus
@@ -490,15 +491,12 @@ class DeviceImportView(ConsoleMixin, TemplateView):
             token = token_selectors.token_get(user=request.user, pk=token.pk, action=CHANGE)
         upload = form.cleaned_data.get("csv_file")
         try:
-            text = form.cleaned_data.get("serial_numbers") or ""
-            if upload is not None:
-                uploaded = decode_upload(upload.read(MAX_BYTES + 1))
-                text = f"{uploaded.rstrip()}\n{text}" if text.strip() else uploaded
             device_import = services.device_import_preview(
                 actor=request.user,
                 token=token,
                 profile=form.cleaned_data["profile"],
-                text=text,
+                text=form.cleaned_data.get("serial_numbers") or "",
+                file=upload.read(MAX_BYTES + 1) if upload is not None else None,
                 filename=upload.name if upload is not None else "",
             )
         except ApplicationError as error:

@@ -235,13 +235,13 @@ class DefaultProfileForm(forms.Form):
 class AssignForm(forms.Form):
     serial_numbers = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 6, "placeholder": "One serial number per line (or separated by commas)"}),
+        widget=forms.Textarea(attrs={"rows": 6, "placeholder": "One per line, or CSV text with the serial first"}),
         label="Serial numbers",
     )
     csv_file = forms.FileField(
         required=False,
         label="Or upload a CSV",
-        help_text="Serial numbers in the first column, no header (the Apple Serial Numbers format: serial,details).",
+        help_text="Serial numbers in the first column, header optional, up to 50,000 rows.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
