@@ -222,14 +222,20 @@ def profile_create_preview(*, actor, token: EnrollmentProgramToken, values: dict
     return check_profile_settings(values, token=token, defaults=default_values(values["platform"]))
 
 
-def profile_edit_preview(*, actor, profile: EnrollmentProfile, values: dict) -> EditPreview:
-    """What `profile_update` would change, without changing anything (rules checked)."""
+def _edited(actor, profile: EnrollmentProfile, values: dict) -> tuple[dict, dict, list[str]]:
+    """(stored settings, edited settings, warnings), checked alike for the edit's preview and its save."""
     before = profile_values(profile)
     after = _clean({**before, **values})
     _check_reachable(actor, after)
     warnings = check_profile_settings(
         after, token=profile.token, profile=profile, defaults=default_values(profile.platform)
     )
+    return before, after, warnings
+
+
+def profile_edit_preview(*, actor, profile: EnrollmentProfile, values: dict) -> EditPreview:
+    """What `profile_update` would change, without changing anything (rules checked)."""
+    before, after, warnings = _edited(actor, profile, values)
     repush = _needs_push(profile, after)
     return EditPreview(
         changes=profile_changes(before, after),
@@ -244,12 +250,7 @@ def profile_update(*, actor, profile: EnrollmentProfile, values: dict) -> Enroll
 
     `profile.reassign_job` is the re-assignment (None when nothing needed it); `profile.warnings` as for create.
     """
-    before = profile_values(profile)
-    after = _clean({**before, **values})
-    _check_reachable(actor, after)
-    warnings = check_profile_settings(
-        after, token=profile.token, profile=profile, defaults=default_values(profile.platform)
-    )
+    before, after, warnings = _edited(actor, profile, values)
     changes = profile_changes(before, after)
     repush = _needs_push(profile, after)
     with transaction.atomic():
