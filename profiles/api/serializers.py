@@ -1,7 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from depportal.api.serializers import InputSerializer, scope_tags_field
+from depportal.accounts.api.serializers import scope_tags_field
+from depportal.api.serializers import InputSerializer
 from depportal.core.exceptions import ApplicationError
 from depportal.core.serials import MAX_ROWS, checked_list
 from profiles.alerts import vpp_token_alerts
