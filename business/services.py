@@ -3,13 +3,10 @@
 Every change is audited in its transaction. Apple is reached only through depportal.apple.business.
 """
 
-import csv
 import hashlib
 import hmac
-import io
 import json
 import logging
-import re
 import secrets
 import time
 from collections import Counter
@@ -38,6 +35,7 @@ from depportal.apple.business import BusinessClient, kind_for_client_id, load_pr
 from depportal.audit.services import audit_record
 from depportal.core import crypto
 from depportal.core.exceptions import ApplicationError, Conflict
+from depportal.core.serials import checked_list
 from devices.models import Device
 from syncjobs.models import SyncKind, SyncTrigger
 from syncjobs.services import SyncRefused, syncjob_request
@@ -67,8 +65,6 @@ SIGNATURE_PREFIX = "hmacsha256="
 MAX_WEBHOOK_BODY_BYTES = 256 * 1024
 # A delivery naming more devices than this syncs every linked token instead of looking each one up.
 MAX_WEBHOOK_SUBJECTS = 1000
-_SERIAL = re.compile(r"^[A-Z0-9]{8,20}$")
-_SPLIT = re.compile(r"[\s,;]+")
 
 
 def _audit(actor, action: str, obj, changes: dict | None = None) -> None:
@@ -403,22 +399,6 @@ def device_apple_care(*, connection: BusinessConnection, serial: str) -> list[di
 # --- choosing devices and previewing an activity ------------------------------------------------------------
 
 
-def serials_from_text(text: str) -> list[str]:
-    return list(dict.fromkeys(s.strip().upper() for s in _SPLIT.split(text or "") if s.strip()))
-
-
-def serials_from_csv(data: bytes) -> list[str]:
-    """The first column of a CSV file (a header row that is not a serial number is skipped)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _field_error("csv_file", "The CSV file is not UTF-8 text.") from None
-    serials = [row[0].strip().upper() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
-    if serials and not _SERIAL.match(serials[0]):
-        serials = serials[1:]
-    return list(dict.fromkeys(serials))
-
-
 def activity_preview(
     *,
     connection: BusinessConnection,
@@ -436,15 +416,12 @@ def activity_preview(
     _check_deadline(kind, migration_deadline)
     if connection.inventory_refreshed_at is None:
         raise ApplicationError("Refresh the organisation's inventory first: the preview is checked against it.")
-    serials = list(dict.fromkeys(s.strip().upper() for s in serials or [] if s and s.strip()))
+    serials = checked_list(serials or [], field="serials")
     order_number = (order_number or "").strip()
     if not serials and not order_number:
         raise _field_error("serials", "Enter serial numbers, an order number or a CSV file.")
     if len(serials) > MAX_DEVICES_PER_REQUEST:
         raise _field_error("serials", f"At most {MAX_DEVICES_PER_REQUEST} devices at a time.")
-    invalid = [s for s in serials if not _SERIAL.match(s)]
-    if invalid:
-        raise _field_error("serials", f"Not serial numbers: {', '.join(invalid[:10])}.")
     devices = OrgDevice.objects.filter(connection=connection).select_related("server", "server__token")
     if order_number:
         found = list(devices.filter(order_number=order_number))

@@ -16,6 +16,7 @@ from business.forms import ActivityForm, ConnectionForm, WebhookForm
 from business.models import ActivityKind, ConnectionState, OrgDevice
 from depportal.core.console import ConsoleMixin, apply_error
 from depportal.core.exceptions import ApplicationError
+from depportal.core.serials import MAX_BYTES, read_serials
 
 CRUMBS = [("Tenant administration", None)]
 PREVIEW_SESSION_KEY = "business_activity_preview"
@@ -228,9 +229,10 @@ class ActivityNewView(_BusinessMixin, TemplateView):
             return self.render_to_response(self.get_context_data(form=form))
         data = form.cleaned_data
         try:
-            serials = services.serials_from_text(data["serials"])
-            if data["csv_file"]:
-                serials += services.serials_from_csv(data["csv_file"].read())
+            upload = data["csv_file"]
+            serials = read_serials(
+                text=data["serials"], file=upload.read(MAX_BYTES + 1) if upload else None, text_field="serials"
+            )
             preview = services.activity_preview(
                 connection=self.connection,
                 kind=data["kind"],

@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from depportal.audit.services import audit_record
 from depportal.core.exceptions import ApplicationError
+from depportal.core.serials import DUPLICATE, SerialReader
 from depportal.core.spreadsheet import SafeWriter
 from devices import selectors
 from devices.columns import ROW_VALUES, DeviceRow, clean_columns, csv_header, csv_row
-from devices.csv_import import ALREADY, DUPLICATE, MATCHED, OTHER_PLATFORM, OUTCOME_LABELS, UNKNOWN, parse_serials
+from devices.csv_import import ALREADY, MATCHED, OTHER_PLATFORM, OUTCOME_LABELS, UNKNOWN
 from devices.filters import PLATFORMS
 from devices.models import Device, DeviceImport, DeviceListColumns
 from tokens.models import EnrollmentProgramToken
@@ -113,12 +114,23 @@ def device_columns_save(*, user, columns: list[str]) -> list[str]:
 
 
 def device_import_preview(
-    *, actor, token: EnrollmentProgramToken, text: str, profile=None, filename: str = ""
+    *,
+    actor,
+    token: EnrollmentProgramToken,
+    text: str = "",
+    file: bytes | None = None,
+    profile=None,
+    filename: str = "",
 ) -> DeviceImport:
-    """Check serial numbers against the token (and the profile, if assigning); store the preview, change nothing."""
+    """Check serial numbers (an uploaded file, then typed text) against the token, and the profile if assigning;
+    store the preview, change nothing."""
     if profile is not None and profile.token_id != token.pk:
         raise ApplicationError("That profile belongs to another token.", fields={"profile": ["Not this token's."]})
-    rows = parse_serials(text)
+    reader = SerialReader()
+    if file is not None:
+        reader.read_file(file)
+    reader.read_text(text)
+    rows = reader.rows
     candidates = [row for row in rows if not row.outcome]
     if not candidates and not any(row.outcome == DUPLICATE for row in rows):
         raise ApplicationError(

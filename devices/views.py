@@ -14,19 +14,20 @@ from depportal.accounts.roles import CHANGE, VIEW
 from depportal.accounts.scoping import can, is_administrator, scoped
 from depportal.core.console import ConsoleMixin
 from depportal.core.exceptions import ApplicationError
+from depportal.core.serials import MAX_BYTES
 from depportal.core.spreadsheet import CSV_CONTENT_TYPE
 from devices import selectors, services
 from devices.columns import BY_KEY, COLUMNS, cell_text, parse_ordering
-from devices.csv_import import MATCHED, MAX_BYTES, OUTCOME_LABELS, decode_upload
+from devices.csv_import import MATCHED, OUTCOME_LABELS
 from devices.filters import FAMILY_LABELS, PLATFORMS, platform_for_family
 from devices.forms import ColumnsForm, ImportForm
 from devices.models import Device
 from devices.rendering import device_rows_html, options_html
 from profiles import selectors as profile_selectors
 from tokens import selectors as token_selectors
+from tokens.crumbs import token_crumbs
 from tokens.models import EnrollmentProgramToken, TokenState
 
-TOKENS_CRUMBS = [("Devices", None), ("iOS/iPadOS", None), ("iOS enrollment", None)]
 # Parameters of the list that are not filters.
 _PAGING = ("cursor", "size")
 _DETAIL_FIELDS = [
@@ -146,9 +147,7 @@ class DeviceListView(_DeviceListBase):
     def get_breadcrumbs(self):
         if self.token is not None:
             return [
-                *TOKENS_CRUMBS,
-                ("Enrollment program tokens", reverse("tokens:token_list")),
-                (str(self.token), reverse("tokens:token_detail", args=[self.token.pk])),
+                *token_crumbs(self.token),
                 ("Devices", None),
             ]
         if self.platform:
@@ -333,9 +332,7 @@ class _DevicePage(ConsoleMixin, TemplateView):
     def get_breadcrumbs(self):
         token = self.device.token
         return [
-            *TOKENS_CRUMBS,
-            ("Enrollment program tokens", reverse("tokens:token_list")),
-            (str(token), reverse("tokens:token_detail", args=[token.pk])),
+            *token_crumbs(token),
             ("Devices", reverse("devices:token_device_list", args=[token.pk])),
             (self.device.serial_number, None),
         ]
@@ -427,8 +424,7 @@ class DeviceImportView(ConsoleMixin, TemplateView):
     def get_breadcrumbs(self):
         if self.token is not None:
             return [
-                ("Enrollment program tokens", reverse("tokens:token_list")),
-                (str(self.token), reverse("tokens:token_detail", args=[self.token.pk])),
+                *token_crumbs(self.token),
                 ("Devices", reverse("devices:token_device_list", args=[self.token.pk])),
                 ("Import", None),
             ]
@@ -457,15 +453,12 @@ class DeviceImportView(ConsoleMixin, TemplateView):
             token = token_selectors.token_get(user=request.user, pk=token.pk, action=CHANGE)
         upload = form.cleaned_data.get("csv_file")
         try:
-            text = form.cleaned_data.get("serial_numbers") or ""
-            if upload is not None:
-                uploaded = decode_upload(upload.read(MAX_BYTES + 1))
-                text = f"{uploaded.rstrip()}\n{text}" if text.strip() else uploaded
             device_import = services.device_import_preview(
                 actor=request.user,
                 token=token,
                 profile=form.cleaned_data["profile"],
-                text=text,
+                text=form.cleaned_data.get("serial_numbers") or "",
+                file=upload.read(MAX_BYTES + 1) if upload is not None else None,
                 filename=upload.name if upload is not None else "",
             )
         except ApplicationError as error:
@@ -489,8 +482,7 @@ class DeviceImportDetailView(ConsoleMixin, TemplateView):
     def get_breadcrumbs(self):
         token = self.device_import.token
         return [
-            ("Enrollment program tokens", reverse("tokens:token_list")),
-            (str(token), reverse("tokens:token_detail", args=[token.pk])),
+            *token_crumbs(token),
             ("Devices", reverse("devices:token_device_list", args=[token.pk])),
             ("Import preview", None),
         ]

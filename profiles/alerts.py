@@ -3,13 +3,11 @@
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from depportal.core.alerts import CRITICAL, WARNING, Alert
+from depportal.core.alerts import CRITICAL, WARNING, Alert, expiry_level
 from devices.models import Device
 from profiles.assignment import FAILED, MAX_ATTEMPTS, THROTTLED
 from profiles.models import VppToken
 
-EXPIRY_WARNING_DAYS = 30
-EXPIRY_CRITICAL_DAYS = 7
 LOW_LICENSES_WARNING = 10
 
 
@@ -40,11 +38,11 @@ def vpp_token_alerts(vpp_token: VppToken) -> list[Alert]:
                 "install Company Portal with it are blocked. Upload a renewed token from Apple.",
             )
         )
-    elif days is not None and days < EXPIRY_WARNING_DAYS:
+    elif (level := expiry_level(days)) is not None:
         alerts.append(
             alert(
                 "vpp_token_expiring",
-                CRITICAL if days < EXPIRY_CRITICAL_DAYS else WARNING,
+                level,
                 f"The VPP token {vpp_token} expires in {days} day{'s' if days != 1 else ''} "
                 f"({vpp_token.expires_at:%Y-%m-%d}). Renew it at Apple and upload the new file.",
             )

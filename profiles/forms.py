@@ -1,8 +1,6 @@
 from django import forms
 
-from depportal.accounts.models import ScopeTag
-from depportal.accounts.roles import CHANGE
-from depportal.accounts.scoping import scoped
+from depportal.accounts.forms import ScopeTagsField, WithScopeTags
 from profiles import selectors
 from profiles.models import AuthMethod, EnrollmentProfile, Platform, SyncWithComputers, UserAffinity
 from profiles.rules import BOOLEAN_SETTINGS, anchor_certs_from_text, settings_for
@@ -237,18 +235,18 @@ class DefaultProfileForm(forms.Form):
 class AssignForm(forms.Form):
     serial_numbers = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 6, "placeholder": "One serial number per line (or separated by commas)"}),
+        widget=forms.Textarea(attrs={"rows": 6, "placeholder": "One per line, or CSV text with the serial first"}),
         label="Serial numbers",
     )
     csv_file = forms.FileField(
         required=False,
         label="Or upload a CSV",
-        help_text="Serial numbers in the first column, no header (the Apple Serial Numbers format: serial,details).",
+        help_text="Serial numbers in the first column, header optional, up to 50,000 rows.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
 
-class VppTokenUploadForm(forms.Form):
+class VppTokenUploadForm(WithScopeTags):
     token_file = forms.FileField(
         label="VPP token file",
         help_text="The .vpptoken downloaded from Apple Business Manager (Settings > Apps and Books).",
@@ -265,13 +263,7 @@ class VppTokenUploadForm(forms.Form):
         "only counts while Apple cannot be reached.",
     )
     licenses_used = forms.IntegerField(label="Company Portal licenses (used)", min_value=0, initial=0, required=False)
-    scope_tags = forms.ModelMultipleChoiceField(
-        queryset=ScopeTag.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label="Scope (tags)"
-    )
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["scope_tags"].queryset = scoped(ScopeTag.objects.all(), user, CHANGE)
+    scope_tags = ScopeTagsField()
 
 
 class VppTokenEditForm(VppTokenUploadForm):
@@ -282,17 +274,11 @@ class VppTokenEditForm(VppTokenUploadForm):
         self.fields["name"].required = True
 
 
-class CertificateUploadForm(forms.Form):
+class CertificateUploadForm(WithScopeTags):
     certificate_file = forms.FileField(
         label="Certificate file",
         help_text="Export it from Apple Configurator (Preferences > Organizations) as .cer, .pem or .der.",
         widget=forms.ClearableFileInput(attrs={"accept": ".cer,.pem,.der,.crt"}),
     )
     name = forms.CharField(max_length=128, required=False, help_text="Defaults to the certificate's common name.")
-    scope_tags = forms.ModelMultipleChoiceField(
-        queryset=ScopeTag.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label="Scope (tags)"
-    )
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["scope_tags"].queryset = scoped(ScopeTag.objects.all(), user, CHANGE)
+    scope_tags = ScopeTagsField()

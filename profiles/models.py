@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from depportal.accounts.models import ScopeTag, tagged_q
+from depportal.core.alerts import BADGES, expiry_level
 from tokens.models import EnrollmentProgramToken
 
 
@@ -105,6 +106,19 @@ class VppToken(models.Model):
         if self.expires_at is None:
             return None
         return (self.expires_at - timezone.now()) // timedelta(days=1)
+
+    @property
+    def status(self) -> tuple[str, str]:
+        """(label, badge level) for the VPP token list, on the expiry rule its alerts use."""
+        if self.is_expired:
+            return "Expired", "err"
+        if self.licenses_left == 0:
+            return "No licenses left", "err"
+        days = self.days_until_expiry
+        level = expiry_level(days)
+        if level is not None:
+            return f"Expires in {days} day{'s' if days != 1 else ''}", BADGES[level]
+        return "Active", "ok"
 
 
 class ConfiguratorCertificate(models.Model):

@@ -7,7 +7,7 @@ public functions are re-exported here so callers have one module to import from.
 import time
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from depportal.accounts.roles import VIEW
 from depportal.accounts.scoping import scoped
 from depportal.apple import AppleError
 from depportal.audit.services import audit_record
+from depportal.core.db import save_unique
 from depportal.core.exceptions import ApplicationError, Conflict
 from devices.filters import platform_for_family
 from devices.models import Device, ProfileStatus
@@ -221,14 +222,20 @@ def profile_create_preview(*, actor, token: EnrollmentProgramToken, values: dict
     return check_profile_settings(values, token=token, defaults=default_values(values["platform"]))
 
 
-def profile_edit_preview(*, actor, profile: EnrollmentProfile, values: dict) -> EditPreview:
-    """What `profile_update` would change, without changing anything (rules checked)."""
+def _edited(actor, profile: EnrollmentProfile, values: dict) -> tuple[dict, dict, list[str]]:
+    """(stored settings, edited settings, warnings), checked alike for the edit's preview and its save."""
     before = profile_values(profile)
     after = _clean({**before, **values})
     _check_reachable(actor, after)
     warnings = check_profile_settings(
         after, token=profile.token, profile=profile, defaults=default_values(profile.platform)
     )
+    return before, after, warnings
+
+
+def profile_edit_preview(*, actor, profile: EnrollmentProfile, values: dict) -> EditPreview:
+    """What `profile_update` would change, without changing anything (rules checked)."""
+    before, after, warnings = _edited(actor, profile, values)
     repush = _needs_push(profile, after)
     return EditPreview(
         changes=profile_changes(before, after),
@@ -243,12 +250,7 @@ def profile_update(*, actor, profile: EnrollmentProfile, values: dict) -> Enroll
 
     `profile.reassign_job` is the re-assignment (None when nothing needed it); `profile.warnings` as for create.
     """
-    before = profile_values(profile)
-    after = _clean({**before, **values})
-    _check_reachable(actor, after)
-    warnings = check_profile_settings(
-        after, token=profile.token, profile=profile, defaults=default_values(profile.platform)
-    )
+    before, after, warnings = _edited(actor, profile, values)
     changes = profile_changes(before, after)
     repush = _needs_push(profile, after)
     with transaction.atomic():
@@ -441,14 +443,11 @@ def _apply(profile: EnrollmentProfile, values: dict) -> None:
 
 
 def _save_unique(profile: EnrollmentProfile) -> None:
-    try:
-        with transaction.atomic():
-            profile.save()
-    except IntegrityError:
-        if EnrollmentProfile.objects.exclude(pk=profile.pk).filter(token=profile.token, name=profile.name).exists():
-            message = f"The token already has a profile named {profile.name!r}; profile names are unique per token."
-            raise ApplicationError(message, fields={"name": [message]}) from None
-        raise
+    save_unique(
+        profile,
+        unique=("token", "name"),
+        message=f"The token already has a profile named {profile.name!r}; profile names are unique per token.",
+    )
 
 
 def _audit(actor, action: str, profile: EnrollmentProfile, changes: dict | None = None) -> None:

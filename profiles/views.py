@@ -1,9 +1,5 @@
 """Console pages: a token's profiles, the create/edit wizard, assignment, default profile, VPP tokens, certificates."""
 
-import csv
-import io
-import re
-
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
@@ -14,6 +10,7 @@ from django.views.generic import TemplateView
 from depportal.accounts.roles import CHANGE
 from depportal.core.console import ConsoleMixin, ServiceFormView, apply_error
 from depportal.core.exceptions import ApplicationError
+from depportal.core.serials import MAX_BYTES, read_serials
 from devices import selectors as device_selectors
 from devices.filters import PLATFORMS
 from devices.views import DeviceBulkView
@@ -33,9 +30,6 @@ from profiles.models import EnrollmentProfile, JobAction, Platform, max_profiles
 from profiles.setup_screens import screen_label
 from profiles.vpp import MAX_UPLOAD_BYTES
 from tokens import selectors as token_selectors
-
-MAX_CSV_BYTES = 2 * 1024 * 1024
-_SERIAL_SPLIT = re.compile(r"[\s,;]+")
 
 
 def _token_crumbs(token, platform: str = Platform.IOS) -> list:
@@ -419,13 +413,18 @@ class ProfileAssignView(_ProfilePage):
 
     def post(self, request, pk):
         form = AssignForm(request.POST, request.FILES)
-        form.is_valid()
-        serials = normalise_serials(
-            [*request.POST.getlist("device"), *_SERIAL_SPLIT.split(form.cleaned_data.get("serial_numbers") or "")]
-        )
-        upload = form.cleaned_data.get("csv_file")
-        if upload is not None:
-            serials = normalise_serials([*serials, *_csv_serials(upload.read(MAX_CSV_BYTES + 1), form)])
+        serials = []
+        if form.is_valid():
+            upload = form.cleaned_data["csv_file"]
+            try:
+                serials = read_serials(
+                    text=form.cleaned_data["serial_numbers"],
+                    file=upload.read(MAX_BYTES + 1) if upload is not None else None,
+                )
+            except ApplicationError as error:
+                apply_error(form, error)
+        # Picked devices are the token's own, listed on this page: their serials need no reading.
+        serials = normalise_serials([*request.POST.getlist("device"), *serials])
         if request.POST.get("confirm") == "yes":
             serials = normalise_serials(request.POST.getlist("serial"))
             try:
@@ -451,22 +450,6 @@ class ProfileAssignView(_ProfilePage):
 
 class ProfileUnassignView(ProfileAssignView):
     action = JobAction.UNASSIGN
-
-
-def _csv_serials(data: bytes, form) -> list[str]:
-    if len(data) > MAX_CSV_BYTES:
-        form.add_error("csv_file", "This CSV is larger than 2 MB; split it.")
-        return []
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        form.add_error("csv_file", "Save the CSV as UTF-8 text.")
-        return []
-    serials = [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
-    # A header line is tolerated even though the format has none.
-    if serials and serials[0].strip().lower() in ("serial", "serial number", "serial_number", "serialnumber"):
-        serials = serials[1:]
-    return serials
 
 
 class JobDetailView(ConsoleMixin, TemplateView):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from depportal.accounts.models import ScopeTag
@@ -17,6 +17,7 @@ from depportal.accounts.scoping import can_see, scope_tags_for
 from depportal.apple.vpp import AppsAndBooksClient, VppError, parse_apple_time
 from depportal.audit.services import audit_record
 from depportal.core import crypto
+from depportal.core.db import save_unique
 from depportal.core.exceptions import ApplicationError
 from depportal.core.text import INVISIBLE_REFUSED, visible
 from profiles.models import ConfiguratorCertificate, VppToken
@@ -353,12 +354,5 @@ def _check_licenses(total: int, used: int) -> None:
 
 
 def _save_unique(vpp_token: VppToken) -> None:
-    try:
-        with transaction.atomic():
-            vpp_token.save()
-    except IntegrityError:
-        if VppToken.objects.exclude(pk=vpp_token.pk).filter(name=vpp_token.name).exists():
-            raise _field_error(
-                "name", f"Another VPP token is named {vpp_token.name!r}; choose another name."
-            ) from None
-        raise
+    message = f"Another VPP token is named {vpp_token.name!r}; choose another name."
+    save_unique(vpp_token, unique=("name",), message=message)

@@ -12,6 +12,7 @@ from depportal.core.console import ConsoleMixin
 from depportal.core.exceptions import ApplicationError
 from syncjobs import selectors, services
 from syncjobs.models import SyncKind, SyncTrigger
+from tokens.crumbs import token_crumbs
 from tokens.selectors import token_get
 
 HISTORY_ROWS = 20
@@ -76,9 +77,7 @@ class SyncResetCursorView(ConsoleMixin, TemplateView):
         token = token_get(user=self.request.user, pk=self.kwargs["pk"], action=CHANGE)
         context.update(token=token, full_refusal=services.sync_availability(token)[SyncKind.FULL])
         context["breadcrumbs"] = [
-            ("Home", reverse("home")),
-            ("Enrollment program tokens", reverse("tokens:token_list")),
-            (str(token), reverse("tokens:token_detail", args=[token.pk])),
+            *token_crumbs(token),
             ("Reset cursor", None),
         ]
         return context

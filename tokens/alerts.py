@@ -1,7 +1,7 @@
 """Health alerts of tokens, computed from their state (never stored, so they cannot go stale)."""
 
-from depportal.core.alerts import CRITICAL, WARNING, Alert
-from tokens.models import EXPIRY_CRITICAL_DAYS, EXPIRY_WARNING_DAYS, EnrollmentProgramToken, TokenState
+from depportal.core.alerts import CRITICAL, WARNING, Alert, expiry_level
+from tokens.models import EnrollmentProgramToken, TokenState
 
 
 def token_alerts(token: EnrollmentProgramToken) -> list[Alert]:
@@ -31,11 +31,11 @@ def token_alerts(token: EnrollmentProgramToken) -> list[Alert]:
                 "stopped. Renew it with a new server token from Apple Business Manager.",
             )
         )
-    elif days is not None and days < EXPIRY_WARNING_DAYS:
+    elif (level := expiry_level(days)) is not None:
         alerts.append(
             alert(
                 "token_expiring",
-                CRITICAL if days < EXPIRY_CRITICAL_DAYS else WARNING,
+                level,
                 f"The token {token} expires in {days} day{'s' if days != 1 else ''} "
                 f"({token.access_token_expiry:%Y-%m-%d}). Renew it before then.",
             )

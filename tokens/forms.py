@@ -1,27 +1,8 @@
 from django import forms
 
-from depportal.accounts.models import ScopeTag
-from depportal.accounts.roles import CHANGE
-from depportal.accounts.scoping import scoped
+from depportal.accounts.forms import ScopeTagsField, WithScopeTags
 
-
-class ScopeTagsField(forms.ModelMultipleChoiceField):
-    def __init__(self, **kwargs):
-        super().__init__(
-            queryset=ScopeTag.objects.none(),
-            required=False,
-            widget=forms.CheckboxSelectMultiple,
-            label="Scope (tags)",
-            help_text="Profiles and devices of this token inherit its scope tags. Leave empty for the default.",
-            **kwargs,
-        )
-
-
-class _WithScopeTags(forms.Form):
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "scope_tags" in self.fields:
-            self.fields["scope_tags"].queryset = scoped(ScopeTag.objects.all(), user, CHANGE)
+INHERITED = "Profiles and devices of this token inherit its scope tags. Leave empty for the default."
 
 
 class ConsentForm(forms.Form):
@@ -32,7 +13,7 @@ class ConsentForm(forms.Form):
     )
 
 
-class TokenUploadForm(_WithScopeTags):
+class TokenUploadForm(WithScopeTags):
     apple_id = forms.CharField(
         label="Apple ID",
         max_length=254,
@@ -51,7 +32,7 @@ class TokenUploadForm(_WithScopeTags):
     name = forms.CharField(
         max_length=128, required=False, help_text="Optional. Defaults to the MDM server name you chose at Apple."
     )
-    scope_tags = ScopeTagsField()
+    scope_tags = ScopeTagsField(help_text=INHERITED)
 
 
 class TokenRenewForm(forms.Form):
@@ -68,7 +49,7 @@ class TokenRenewForm(forms.Form):
     )
 
 
-class TokenEditForm(_WithScopeTags):
+class TokenEditForm(WithScopeTags):
     name = forms.CharField(max_length=128)
     apple_id = forms.CharField(label="Apple ID", max_length=254, widget=forms.EmailInput())
-    scope_tags = ScopeTagsField()
+    scope_tags = ScopeTagsField(help_text=INHERITED)

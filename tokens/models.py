@@ -6,9 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from depportal.accounts.models import ScopeTag, tagged_q
-
-EXPIRY_WARNING_DAYS = 30
-EXPIRY_CRITICAL_DAYS = 7
+from depportal.core.alerts import BADGES, expiry_level
 
 
 class TokenState(models.TextChoices):
@@ -124,9 +122,7 @@ class EnrollmentProgramToken(models.Model):
         if self.state == TokenState.ERROR:
             return "Sync error", "err"
         days = self.days_until_expiry
-        if days is not None and days < EXPIRY_WARNING_DAYS:
-            return (
-                f"Expiring in {days} day{'s' if days != 1 else ''}",
-                "err" if days < EXPIRY_CRITICAL_DAYS else "warn",
-            )
+        level = expiry_level(days)
+        if level is not None:
+            return f"Expiring in {days} day{'s' if days != 1 else ''}", BADGES[level]
         return "Active", "ok"

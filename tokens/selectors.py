@@ -42,3 +42,9 @@ def token_list(
 def token_get(*, user, pk: int, action: str = VIEW) -> EnrollmentProgramToken:
     """One token: 404 outside the user's scope, 403 when they may see but not `action` it."""
     return get_scoped(EnrollmentProgramToken.objects.prefetch_related("scope_tags"), user, action, pk=pk)
+
+
+def token_named(reference: str) -> EnrollmentProgramToken | None:
+    """The token a management command names, by id (all digits) or by name; commands run unscoped."""
+    lookup = {"pk": int(reference)} if reference.isdigit() else {"name": reference}
+    return EnrollmentProgramToken.objects.filter(**lookup).first()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from depportal.accounts.models import ScopeTag
@@ -22,6 +22,7 @@ from depportal.apple.tokenfile import (
 )
 from depportal.audit.services import audit_record
 from depportal.core import crypto
+from depportal.core.db import save_unique
 from depportal.core.exceptions import ApplicationError
 from depportal.core.text import visible
 from tokens.models import EnrollmentProgramToken, TokenState
@@ -262,13 +263,7 @@ def _set_name(token: EnrollmentProgramToken, name: str) -> None:
 
 
 def _save_unique(token: EnrollmentProgramToken) -> None:
-    try:
-        with transaction.atomic():
-            token.save()
-    except IntegrityError:
-        if EnrollmentProgramToken.objects.exclude(pk=token.pk).filter(name=token.name).exists():
-            raise _field_error("name", f"Another token is named {token.name!r}; choose another name.") from None
-        raise
+    save_unique(token, unique=("name",), message=f"Another token is named {token.name!r}; choose another name.")
 
 
 def _check_upload(

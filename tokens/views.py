@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -16,14 +15,9 @@ from depportal.core.console import ConsoleMixin, ServiceFormView
 from depportal.core.exceptions import ApplicationError
 from tokens import selectors, services
 from tokens.alerts import token_alerts
+from tokens.crumbs import TOKENS_CRUMBS, token_crumbs
 from tokens.forms import ConsentForm, TokenEditForm, TokenRenewForm, TokenUploadForm
 from tokens.models import EnrollmentProgramToken, TokenState
-
-TOKENS_CRUMBS = [("Devices", None), ("iOS/iPadOS", None), ("iOS enrollment", None)]
-
-
-def _token_list_crumb():
-    return ("Enrollment program tokens", reverse("tokens:token_list"))
 
 
 class TokenListView(ConsoleMixin, TemplateView):
@@ -67,7 +61,7 @@ class TokenAddView(ServiceFormView):
     form_class = ConsentForm
 
     def get_breadcrumbs(self):
-        return [*TOKENS_CRUMBS, _token_list_crumb(), ("Add", None)]
+        return [*token_crumbs(), ("Add", None)]
 
     def perform(self, form):
         token = services.token_start(
@@ -96,7 +90,7 @@ class TokenWizardView(_PendingTokenMixin, ServiceFormView):
     form_class = TokenUploadForm
 
     def get_breadcrumbs(self):
-        return [*TOKENS_CRUMBS, _token_list_crumb(), ("Add", None)]
+        return [*token_crumbs(), ("Add", None)]
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
@@ -223,7 +217,7 @@ class TokenDetailView(ConsoleMixin, TemplateView):
     template_name = "tokens/token_detail.html"
 
     def get_breadcrumbs(self):
-        return [*TOKENS_CRUMBS, _token_list_crumb(), (str(self.token), None)]
+        return [*token_crumbs(), (str(self.token), None)]
 
     def load(self, request, *args, **kwargs):
         self.token = selectors.token_get(user=request.user, pk=kwargs["pk"])
@@ -248,9 +242,7 @@ class _TokenChangePage:
 
     def get_breadcrumbs(self):
         return [
-            *TOKENS_CRUMBS,
-            _token_list_crumb(),
-            (str(self.token), reverse("tokens:token_detail", args=[self.token.pk])),
+            *token_crumbs(self.token),
             (self.crumb, None),
         ]
 

@@ -4,7 +4,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 
 from depportal.accounts.models import Role, ScopeTag
-from depportal.accounts.roles import ROLE_DESCRIPTIONS
+from depportal.accounts.roles import CHANGE, ROLE_DESCRIPTIONS
+from depportal.accounts.scoping import scoped
 from depportal.accounts.throttle import client_address, lockout_message, signin_locked_for
 
 
@@ -20,6 +21,25 @@ class SignInForm(AuthenticationForm):
 
 class AdminSignInForm(AdminAuthenticationForm, SignInForm):
     """Django admin's sign-in, under the same lockout."""
+
+
+class ScopeTagsField(forms.ModelMultipleChoiceField):
+    """The scope tags of a scoped object (token, VPP token, certificate); a WithScopeTags form fills the choices."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Scope (tags)")
+        super().__init__(
+            queryset=ScopeTag.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, **kwargs
+        )
+
+
+class WithScopeTags(forms.Form):
+    """A form whose `scope_tags` offers only the tags its user may change (scope_tags_for refuses the others)."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "scope_tags" in self.fields:
+            self.fields["scope_tags"].queryset = scoped(ScopeTag.objects.all(), user, CHANGE)
 
 
 class ScopeTagForm(forms.Form):

@@ -220,12 +220,12 @@ class UserCreateView(ServiceFormView):
         return redirect("accounts:user_detail", pk=user.pk)
 
 
-class UserDetailView(ConsoleMixin, TemplateView):
-    """One user in one place: email and status, every role with its scope tags, password link, API tokens."""
+class _UserPage(ConsoleMixin, TemplateView):
+    """A page about one user, for Administrators: the account, its API tokens, the trail to it."""
 
-    template_name = "accounts/user_detail.html"
     required_action = "administer"
     post_action = "administer"
+    crumb = ""  # the page's own crumb below the user's; none on the user's page itself
 
     @cached_property
     def account(self):
@@ -233,12 +233,26 @@ class UserDetailView(ConsoleMixin, TemplateView):
         return selectors.user_get(pk=self.kwargs["pk"])
 
     def get_breadcrumbs(self):
-        return [TENANT_ADMIN, ("Users", reverse("accounts:user_list")), (self.account.username, None)]
+        trail = [TENANT_ADMIN, ("Users", reverse("accounts:user_list"))]
+        if not self.crumb:
+            return [*trail, (self.account.username, None)]
+        user_url = reverse("accounts:user_detail", args=[self.account.pk])
+        return [*trail, (self.account.username, user_url), (self.crumb, None)]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(account=self.account, api_tokens=selectors.api_token_list(user=self.account))
+        return context
+
+
+class UserDetailView(_UserPage):
+    """One user in one place: email and status, every role with its scope tags, password link, API tokens."""
+
+    template_name = "accounts/user_detail.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         account = self.account
-        context.update(account=account, api_tokens=selectors.api_token_list(user=account))
         context.setdefault("edit_form", UserEditForm(initial={"email": account.email, "is_active": account.is_active}))
         context.setdefault("roles_form", UserRolesForm.for_user(account))
         return context
@@ -302,30 +316,11 @@ class UserDetailView(ConsoleMixin, TemplateView):
         return redirect("accounts:user_detail", pk=self.account.pk)
 
 
-class UserDeleteView(ConsoleMixin, TemplateView):
+class UserDeleteView(_UserPage):
     """Confirm, then delete a user with their roles and API tokens."""
 
     template_name = "accounts/user_confirm_delete.html"
-    required_action = "administer"
-    post_action = "administer"
-
-    @cached_property
-    def account(self):
-        # Looked up when first used, after ConsoleMixin's permission check: a non-administrator gets 403, never 404.
-        return selectors.user_get(pk=self.kwargs["pk"])
-
-    def get_breadcrumbs(self):
-        return [
-            TENANT_ADMIN,
-            ("Users", reverse("accounts:user_list")),
-            (self.account.username, reverse("accounts:user_detail", args=[self.account.pk])),
-            ("Delete", None),
-        ]
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(account=self.account, api_tokens=selectors.api_token_list(user=self.account))
-        return context
+    crumb = "Delete"
 
     def post(self, request, pk):
         try:

@@ -7,12 +7,26 @@ from django.urls import reverse
 WARNING = "warning"
 CRITICAL = "critical"
 
+# One rule for every credential that expires (enrollment program tokens, VPP tokens): the console's badge
+# and the alert agree on when it turns amber and red.
+EXPIRY_WARNING_DAYS = 30
+EXPIRY_CRITICAL_DAYS = 7
+# The console's badge class for each level.
+BADGES = {CRITICAL: "err", WARNING: "warn"}
+
 # Where the console shows each kind of subject.
 _SUBJECT_URLS = {
     "token": "tokens:token_detail",
     "vpp_token": "profiles:vpp_token_edit",
     "business_connection": "business:connection",
 }
+
+
+def expiry_level(days: int | None) -> str | None:
+    """CRITICAL or WARNING for a credential not yet expired that expires in `days`; None while far off."""
+    if days is None or days >= EXPIRY_WARNING_DAYS:
+        return None
+    return CRITICAL if days < EXPIRY_CRITICAL_DAYS else WARNING
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@ from rest_framework import serializers
 
 from depportal.accounts.api.serializers import scope_tags_field
 from depportal.api.serializers import InputSerializer
-from devices.csv_import import MAX_ROWS
+from depportal.core.exceptions import ApplicationError
+from depportal.core.serials import MAX_ROWS, checked_list
 from profiles.alerts import vpp_token_alerts
 from profiles.apple_json import apple_profile_json
 from profiles.models import (
@@ -108,8 +109,18 @@ class ProfileInputSerializer(InputSerializer):
 
 class SerialNumbersSerializer(InputSerializer):
     serial_numbers = serializers.ListField(
-        child=serializers.CharField(allow_blank=True, max_length=64), allow_empty=False, max_length=MAX_ROWS
+        child=serializers.CharField(allow_blank=True, max_length=64),
+        allow_empty=False,
+        max_length=MAX_ROWS,
+        help_text="Serial numbers, 8 to 14 letters and digits each; the request is refused whole if one is not.",
     )
+
+    def validate_serial_numbers(self, value: list[str]) -> list[str]:
+        # The console's rule, so a file refused on the Assign page is refused here too.
+        try:
+            return checked_list(value)
+        except ApplicationError as error:
+            raise serializers.ValidationError(error.message) from None
 
 
 class AssignmentJobSerializer(serializers.ModelSerializer):

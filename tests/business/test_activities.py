@@ -47,7 +47,7 @@ def test_preview_says_what_moves_from_where_and_which_serials_are_unknown(connec
         ({"kind": "assign", "serials": ["ABCDEFGH12"]}, "server", "Choose the MDM server"),
         ({"kind": "teleport", "serials": ["ABCDEFGH12"]}, "kind", "Choose assign, unassign, release"),
         ({"kind": "release"}, "serials", "serial numbers, an order number"),
-        ({"kind": "release", "serials": ["not a serial!"]}, "serials", "Not serial numbers"),
+        ({"kind": "release", "serials": ["not a serial!"]}, "serials", "Item 1: Not a serial number"),
         ({"kind": "release", "order_number": "NOPE"}, "order_number", "No device"),
     ],
 )

@@ -4,8 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from depportal.core.exceptions import ApplicationError
+from depportal.core.serials import MAX_ROWS, SerialReader
 from devices import services
-from devices.csv_import import MAX_ROWS, parse_serials
 from devices.models import Device, DeviceImport
 from profiles.models import AssignmentJob
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _outcomes(text: str) -> list[tuple[int, str, str, str]]:
-    return [(row.line, row.serial, row.outcome, row.reason) for row in parse_serials(text)]
+    return [(row.line, row.serial, row.outcome, row.reason) for row in SerialReader().read_text(text)]
 
 
 def test_parsing_reports_each_malformed_line_with_a_reason():
@@ -26,22 +26,23 @@ def test_parsing_reports_each_malformed_line_with_a_reason():
     assert rows[4][2:] == ("malformed", "A serial number has no spaces inside.")
     assert rows[5][2:] == ("malformed", "The serial number must be in the first column.")
     assert rows[6][2:] == ("malformed", "The serial number must be in the first column.")
-    assert rows[7][2:] == ("malformed", "Not a serial number (8 to 20 letters and digits).")
+    assert rows[7][2:] == ("malformed", "Not a serial number (8 to 14 letters and digits).")
     assert rows[8][2] == "malformed"
 
 
 def test_semicolon_and_tab_files_and_extra_columns_keep_the_first_column():
-    assert [r.serial for r in parse_serials("C02ABC1234;iPad;blue\nC02ABC1235;iPad;red\n")] == [
+    assert [r.serial for r in SerialReader().read_text("C02ABC1234;iPad;blue\nC02ABC1235;iPad;red\n")] == [
         "C02ABC1234",
         "C02ABC1235",
     ]
-    assert [r.serial for r in parse_serials("serial\tmodel\nC02ABC1234\tiPad\n") if not r.outcome] == ["C02ABC1234"]
+    rows = SerialReader().read_text("serial\tmodel\nC02ABC1234\tiPad\n")
+    assert [r.serial for r in rows if not r.outcome] == ["C02ABC1234"]
 
 
 def test_more_than_50000_rows_is_refused_whole():
     text = "\n".join(f"C{i:09d}" for i in range(MAX_ROWS + 1))
     with pytest.raises(ApplicationError, match="50,000"):
-        parse_serials(text)
+        SerialReader().read_text(text)
 
 
 def test_a_50000_row_file_previews_against_the_token(local_token, seed_devices, admin_user, client):

@@ -42,11 +42,11 @@ def test_assign_unassign_and_delete_in_use(apple, token, admin_user, admin_api, 
     profile = services.profile_create(actor=admin_user, token=token, values={"name": "P"})
     serials = make_devices(token, count=2)
     response = admin_api.post(
-        f"/api/v1/profiles/{profile.pk}/assign/", {"serial_numbers": [*serials, "ZZZ"]}, format="json"
+        f"/api/v1/profiles/{profile.pk}/assign/", {"serial_numbers": [*serials, "ZZZ0000001"]}, format="json"
     )
     assert response.status_code == 200
     job = response.json()
-    assert job["state"] == "succeeded" and job["counts"] == {"SUCCESS": 2} and job["unknown_serials"] == ["ZZZ"]
+    assert job["state"] == "succeeded" and job["counts"] == {"SUCCESS": 2} and job["unknown_serials"] == ["ZZZ0000001"]
     assert admin_api.get(f"/api/v1/assignment-jobs/{job['id']}/").json()["results"] == {s: "SUCCESS" for s in serials}
     assert admin_api.get(f"/api/v1/profiles/{profile.pk}/").json()["devices_assigned"] == 2
 

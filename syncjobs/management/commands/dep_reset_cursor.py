@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from depportal.core.exceptions import ApplicationError
 from syncjobs.services import token_sync_cursor_reset
-from tokens.models import EnrollmentProgramToken
+from tokens.selectors import token_named
 
 
 class Command(BaseCommand):
@@ -12,8 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("token", help="Token id or name")
 
     def handle(self, *args, token, **options):
-        lookup = {"pk": int(token)} if token.isdigit() else {"name": token}
-        found = EnrollmentProgramToken.objects.filter(**lookup).first()
+        found = token_named(token)
         if found is None:
             raise CommandError(f"No token {token!r}.")
         try:

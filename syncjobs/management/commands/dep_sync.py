@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from depportal.core.exceptions import ApplicationError
 from syncjobs.models import SyncJob, SyncKind, SyncTrigger
 from syncjobs.services import syncjob_request
-from tokens.models import EnrollmentProgramToken
+from tokens.selectors import token_named
 
 
 class Command(BaseCommand):
@@ -17,8 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="Wait for the sync to end, showing its progress")
 
     def handle(self, *args, token, full, wait, **options):
-        lookup = {"pk": int(token)} if token.isdigit() else {"name": token}
-        found = EnrollmentProgramToken.objects.filter(**lookup).first()
+        found = token_named(token)
         if found is None:
             raise CommandError(f"No token {token!r}.")
         try:

@@ -3,7 +3,7 @@ from django.utils import timezone
 
 from syncjobs.models import SyncJob
 from syncjobs.services import sync_availability, syncjob_active
-from tokens.models import EnrollmentProgramToken
+from tokens.selectors import token_named
 
 
 def _when(moment) -> str:
@@ -20,8 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--jobs", type=int, default=5, help="How many recent jobs to list")
 
     def handle(self, *args, token, jobs, **options):
-        lookup = {"pk": int(token)} if token.isdigit() else {"name": token}
-        found = EnrollmentProgramToken.objects.filter(**lookup).first()
+        found = token_named(token)
         if found is None:
             raise CommandError(f"No token {token!r}.")
         now = timezone.now()
