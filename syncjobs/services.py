@@ -41,7 +41,12 @@ from syncjobs.models import (
     SyncTrigger,
 )
 from syncjobs.policy import Refusal, first_auto_sync_slot, full_sync_refusal, sync_refusal
-from syncjobs.writer import device_apply_apple_page, device_count_assigned, device_mark_unlisted_removed
+from syncjobs.writer import (
+    device_apply_apple_page,
+    device_count_assigned,
+    device_mark_unlisted_removed,
+    device_prepare_apple_page,
+)
 from tokens.models import EnrollmentProgramToken, TokenState
 from tokens.services import token_client
 
@@ -291,16 +296,17 @@ def _full(run: _Run, client, cursor: str | None, fetch_job_id: int, reason: str)
 
 
 def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
-    """Write each page with its cursor while the next pages are fetched on another thread."""
+    """Write each page with its cursor while the next pages are fetched and prepared on another thread."""
     ahead: queue.Queue = queue.Queue(maxsize=PAGES_AHEAD)
     stop = threading.Event()
 
     def fetch():
         try:
             for page in pages:
+                prepared = device_prepare_apple_page(records=page.devices)
                 while not stop.is_set():
                     try:
-                        ahead.put(("page", page), timeout=1)
+                        ahead.put(("page", (page, prepared)), timeout=1)
                         break
                     except queue.Full:
                         continue
@@ -337,8 +343,9 @@ def _beat(run: _Run) -> None:
         raise JobTakenOver()
 
 
-def _apply(run: _Run, page, *, fetch_job_id: int | None) -> None:
+def _apply(run: _Run, item, *, fetch_job_id: int | None) -> None:
     """One page: device changes, the cursor after them and the job's counters commit together."""
+    page, prepared = item
     now = timezone.now()
     if run.job.deadline_at and now > run.job.deadline_at:
         raise SyncTimedOut()
@@ -348,7 +355,7 @@ def _apply(run: _Run, page, *, fetch_job_id: int | None) -> None:
         if job is None:
             raise JobTakenOver()
         result = device_apply_apple_page(
-            token_id=run.token.pk, records=page.devices, now=now, fetch_job_id=fetch_job_id, job_id=run.job.pk
+            token_id=run.token.pk, page=prepared, now=now, fetch_job_id=fetch_job_id, job_id=run.job.pk
         )
         EnrollmentProgramToken.objects.filter(pk=run.token.pk).update(
             sync_cursor=page.cursor,
