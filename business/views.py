@@ -14,8 +14,7 @@ from business import selectors, services
 from business.alerts import connection_alerts
 from business.forms import ActivityForm, ConnectionForm, WebhookForm
 from business.models import ActivityKind, ConnectionState, OrgDevice
-from depportal.accounts.forms import apply_error
-from depportal.core.console import ConsoleMixin
+from depportal.core.console import ConsoleMixin, apply_error
 from depportal.core.exceptions import ApplicationError
 
 CRUMBS = [("Tenant administration", None)]
@@ -31,9 +30,8 @@ class _BusinessMixin(ConsoleMixin):
     required_action = "administer"
     post_action = "administer"
 
-    def dispatch(self, request, *args, **kwargs):
+    def load(self, request, *args, **kwargs):
         self.connection = services.connection_get()
-        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

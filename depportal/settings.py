@@ -93,7 +93,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "overview.context_processors.console",
-                "business.context_processors.business_nav",
             ],
         },
     },
@@ -134,7 +133,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "depportal.accounts.passwords.VisibleVariedPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["depportal.accounts.throttle.SignInBackend"]
+# SignInBackend checks passwords; RoleBackend answers the console's role permissions (depportal/core/console.py).
+AUTHENTICATION_BACKENDS = ["depportal.accounts.throttle.SignInBackend", "depportal.accounts.scoping.RoleBackend"]
 # Failed sign-ins (console, Django admin, API token header) counted per account and per address within
 # the window; reaching a limit locks that account or address out for the lockout, which then ends by itself.
 SIGNIN_FAILURES_PER_ACCOUNT = env_int("DEPPORTAL_SIGNIN_FAILURES_PER_ACCOUNT", 5)

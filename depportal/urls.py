@@ -21,7 +21,7 @@ urlpatterns = [
     path("tenant/audit/", include("depportal.audit.urls")),
     path("tenant/notifications/", include("overview.alerts.urls")),
     path("tenant/business/", include("business.urls")),
-    path("api/v1/", include("depportal.api.urls")),
+    path("api/v1/", include("depportal.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file, which the Content-Security-Policy allows.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

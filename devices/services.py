@@ -11,7 +11,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from depportal.audit.services import audit_record
-from depportal.core.exceptions import ApplicationError, Conflict
+from depportal.core.exceptions import ApplicationError
 from depportal.core.spreadsheet import SafeWriter
 from devices.columns import ROW_VALUES, DeviceRow, clean_columns, csv_header, csv_row
 from devices.csv_import import ALREADY, DUPLICATE, MATCHED, OTHER_PLATFORM, OUTCOME_LABELS, UNKNOWN, parse_serials
@@ -20,7 +20,6 @@ from devices.models import Device, DeviceImport, DeviceListColumns
 from tokens.models import EnrollmentProgramToken
 
 AUDIT_EACH_LIMIT = 200
-MAX_BULK_ASSIGN = 100_000
 EXPORT_CHUNK = 2000
 _LOOKUP_CHUNK = 5000
 _LOOKUP_FIELDS = (
@@ -180,27 +179,6 @@ def _on_profile(device: dict, profile) -> bool:
     return device["assigned_profile_id"] == profile.pk and device["assignment_result"] == "SUCCESS"
 
 
-def device_import_confirm(*, actor, device_import: DeviceImport):
-    """Assign the preview's matched devices to its profile (once); returns the assignment job."""
-    from profiles.services import profile_assign_devices
-
-    if device_import.profile is None:
-        raise ApplicationError("This import only looked devices up; there is nothing to apply.")
-    with transaction.atomic():
-        claimed = DeviceImport.objects.filter(pk=device_import.pk, confirmed_at__isnull=True).update(
-            confirmed_at=timezone.now()
-        )
-    if not claimed:
-        raise Conflict("This import was already confirmed.")
-    serials = [row[2] for row in device_import.rows if row[3] == MATCHED]
-    if not serials:
-        raise ApplicationError("No device of this import can be assigned.")
-    job = profile_assign_devices(actor=actor, profile=device_import.profile, serials=serials)
-    DeviceImport.objects.filter(pk=device_import.pk).update(job=job)
-    device_import.refresh_from_db()
-    return job
-
-
 def device_import_report_lines(device_import: DeviceImport) -> Iterator[str]:
     """The import's every line with its outcome and reason, as CSV text (streamed)."""
     writer = SafeWriter()  # the input is the uploader's text
@@ -220,40 +198,3 @@ def device_export_lines(queryset: QuerySet[Device], columns: list[str]) -> Itera
             return
         yield "".join(writer.writerow(csv_row(device, columns)) for device in chunk)
         last = chunk[-1].pk
-
-
-def device_bulk_assign(*, actor, profile, devices: QuerySet[Device]):
-    """Assign a profile to the selected devices of its token (the profiles app talks to Apple)."""
-    from profiles.services import profile_assign_devices
-
-    serials = list(
-        devices.filter(token_id=profile.token_id, deleted_here_at__isnull=True)
-        .order_by()
-        .values_list("serial_number", flat=True)[: MAX_BULK_ASSIGN + 1]
-    )
-    if len(serials) > MAX_BULK_ASSIGN:
-        raise ApplicationError(f"Assign at most {MAX_BULK_ASSIGN:,} devices at a time; narrow the filter.")
-    if not serials:
-        raise ApplicationError(f"None of the selected devices belongs to {profile.token}, the profile's token.")
-    return profile_assign_devices(actor=actor, profile=profile, serials=serials)
-
-
-def device_bulk_unassign(*, actor, devices: QuerySet[Device]) -> list:
-    """Remove the profile at Apple from the selected devices: one assignment job per token."""
-    from profiles.assignment import start_assignment
-    from profiles.models import JobAction
-
-    by_token: dict[int, list[str]] = {}
-    rows = devices.filter(deleted_here_at__isnull=True).order_by().values_list("token_id", "serial_number")
-    for token_id, serial in rows[: MAX_BULK_ASSIGN + 1]:
-        by_token.setdefault(token_id, []).append(serial)
-    if sum(len(s) for s in by_token.values()) > MAX_BULK_ASSIGN:
-        raise ApplicationError(f"Unassign at most {MAX_BULK_ASSIGN:,} devices at a time; narrow the filter.")
-    jobs = []
-    for token in EnrollmentProgramToken.objects.filter(pk__in=list(by_token)).order_by("name"):
-        jobs.append(
-            start_assignment(
-                actor=actor, token=token, profile=None, action=JobAction.UNASSIGN, serials=by_token[token.pk]
-            )
-        )
-    return jobs

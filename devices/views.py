@@ -22,8 +22,9 @@ from devices.filters import FAMILIES, FAMILY_LABELS, OS_CHOICES, PLATFORMS, STAT
 from devices.forms import ColumnsForm, ImportForm
 from devices.models import Device, ProfileStatus
 from devices.rendering import device_rows_html
+from profiles import assignment
+from profiles.assignment import platform_for_family
 from profiles.models import EnrollmentProfile
-from profiles.services import platform_for_family
 from tokens import selectors as token_selectors
 from tokens.models import EnrollmentProgramToken, TokenState
 
@@ -147,11 +148,10 @@ class _DeviceListBase(ConsoleMixin, TemplateView):
 
     platform = ""
 
-    def dispatch(self, request, *args, **kwargs):
+    def load(self, request, *args, **kwargs):
         self.token = None
-        if request.user.is_authenticated and kwargs.get("token_pk"):
+        if kwargs.get("token_pk"):
             self.token = token_selectors.token_get(user=request.user, pk=kwargs["token_pk"])
-        return super().dispatch(request, *args, **kwargs)
 
     def filter_params(self, source: QueryDict) -> QueryDict:
         params = source.copy()
@@ -334,9 +334,9 @@ class DeviceBulkView(_DeviceListBase):
             messages.success(request, f"{count} device{'s' if count != 1 else ''} restored.")
             return redirect(back)
         if action == "assign":
-            job = services.device_bulk_assign(actor=request.user, profile=profile, devices=devices)
+            job = assignment.profile_assign_selected(actor=request.user, profile=profile, devices=devices)
             return redirect("profiles:job_detail", pk=job.pk)
-        jobs = services.device_bulk_unassign(actor=request.user, devices=devices)
+        jobs = assignment.profile_unassign_selected(actor=request.user, devices=devices)
         if len(jobs) == 1:
             return redirect("profiles:job_detail", pk=jobs[0].pk)
         messages.success(request, f"Unassignment started for {len(jobs)} tokens; see each token's jobs.")
@@ -360,12 +360,10 @@ class DeviceColumnsView(ConsoleMixin, View):
 
 
 class _DevicePage(ConsoleMixin, TemplateView):
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.device = selectors.device_get(
-                user=request.user, pk=kwargs["pk"], action=self.required_action_for(request)
-            )
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, request, *args, **kwargs):
+        self.device = selectors.device_get(
+            user=request.user, pk=kwargs["pk"], action=self.required_action_for(request)
+        )
 
     def get_breadcrumbs(self):
         token = self.device.token
@@ -456,11 +454,10 @@ class DeviceImportView(ConsoleMixin, TemplateView):
     template_name = "devices/import_form.html"
     post_action = CHANGE  # the preview is stored, and confirming it assigns profiles
 
-    def dispatch(self, request, *args, **kwargs):
+    def load(self, request, *args, **kwargs):
         self.token = None
-        if request.user.is_authenticated and kwargs.get("token_pk"):
+        if kwargs.get("token_pk"):
             self.token = token_selectors.token_get(user=request.user, pk=kwargs["token_pk"])
-        return super().dispatch(request, *args, **kwargs)
 
     def get_breadcrumbs(self):
         if self.token is not None:
@@ -522,10 +519,8 @@ class DeviceImportDetailView(ConsoleMixin, TemplateView):
     template_name = "devices/import_preview.html"
     post_action = CHANGE
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.device_import = selectors.device_import_get(user=request.user, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, request, *args, **kwargs):
+        self.device_import = selectors.device_import_get(user=request.user, pk=kwargs["pk"])
 
     def get_breadcrumbs(self):
         token = self.device_import.token
@@ -558,7 +553,7 @@ class DeviceImportDetailView(ConsoleMixin, TemplateView):
     def post(self, request, pk):
         device_import = selectors.device_import_get(user=request.user, pk=pk, action=CHANGE)
         try:
-            job = services.device_import_confirm(actor=request.user, device_import=device_import)
+            job = assignment.device_import_confirm(actor=request.user, device_import=device_import)
         except ApplicationError as error:
             messages.error(request, error.message)
             return redirect("devices:device_import_detail", pk=pk)

@@ -17,6 +17,7 @@ def console(request):
         "user_is_admin": is_administrator(user),
         "console_alert_count": alerts["total"],
         "console_alert_critical": alerts["critical"],
+        "business_alert_level": alerts["business_level"],
     }
 
 

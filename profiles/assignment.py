@@ -16,9 +16,10 @@ from django.utils import timezone
 from depportal.apple import AppleError, Throttled
 from depportal.apple.client import MAX_SERIALS_PER_CALL
 from depportal.audit.services import audit_record
-from depportal.core.exceptions import ApplicationError
+from depportal.core.exceptions import ApplicationError, Conflict
+from devices.csv_import import MATCHED
 from devices.filters import FAMILIES, PLATFORMS
-from devices.models import Device, ProfileStatus
+from devices.models import Device, DeviceImport, ProfileStatus
 from profiles.models import AssignmentJob, EnrollmentProfile, JobAction, JobState, Platform
 from tokens.models import EnrollmentProgramToken
 from tokens.services import token_client
@@ -34,6 +35,8 @@ MAX_COOLDOWN_S = 24 * 3600
 INLINE_LIMIT = MAX_SERIALS_PER_CALL
 # Time a job may spend per Apple call (the client retries within it).
 CALL_DEADLINE_S = 120
+# One bulk action of the device list: the selection is read in one query and sent in batches of 1,000.
+MAX_BULK_ASSIGN = 100_000
 
 
 def normalise_serials(serials) -> list[str]:
@@ -360,4 +363,55 @@ def _finish(job: AssignmentJob, unsent: list[str], *, error: str = "") -> Assign
         processed=job.total,
     )
     job.refresh_from_db()
+    return job
+
+
+def profile_assign_selected(*, actor, profile, devices: QuerySet[Device]):
+    """Assign a profile to the selected devices of its token (the device list's bulk bar)."""
+    serials = list(
+        devices.filter(token_id=profile.token_id, deleted_here_at__isnull=True)
+        .order_by()
+        .values_list("serial_number", flat=True)[: MAX_BULK_ASSIGN + 1]
+    )
+    if len(serials) > MAX_BULK_ASSIGN:
+        raise ApplicationError(f"Assign at most {MAX_BULK_ASSIGN:,} devices at a time; narrow the filter.")
+    if not serials:
+        raise ApplicationError(f"None of the selected devices belongs to {profile.token}, the profile's token.")
+    return profile_assign_devices(actor=actor, profile=profile, serials=serials)
+
+
+def profile_unassign_selected(*, actor, devices: QuerySet[Device]) -> list:
+    """Remove the profile at Apple from the selected devices: one assignment job per token."""
+    by_token: dict[int, list[str]] = {}
+    rows = devices.filter(deleted_here_at__isnull=True).order_by().values_list("token_id", "serial_number")
+    for token_id, serial in rows[: MAX_BULK_ASSIGN + 1]:
+        by_token.setdefault(token_id, []).append(serial)
+    if sum(len(s) for s in by_token.values()) > MAX_BULK_ASSIGN:
+        raise ApplicationError(f"Unassign at most {MAX_BULK_ASSIGN:,} devices at a time; narrow the filter.")
+    jobs = []
+    for token in EnrollmentProgramToken.objects.filter(pk__in=list(by_token)).order_by("name"):
+        jobs.append(
+            start_assignment(
+                actor=actor, token=token, profile=None, action=JobAction.UNASSIGN, serials=by_token[token.pk]
+            )
+        )
+    return jobs
+
+
+def device_import_confirm(*, actor, device_import: DeviceImport):
+    """Assign the preview's matched devices to its profile (once); returns the assignment job."""
+    if device_import.profile is None:
+        raise ApplicationError("This import only looked devices up; there is nothing to apply.")
+    with transaction.atomic():
+        claimed = DeviceImport.objects.filter(pk=device_import.pk, confirmed_at__isnull=True).update(
+            confirmed_at=timezone.now()
+        )
+    if not claimed:
+        raise Conflict("This import was already confirmed.")
+    serials = [row[2] for row in device_import.rows if row[3] == MATCHED]
+    if not serials:
+        raise ApplicationError("No device of this import can be assigned.")
+    job = profile_assign_devices(actor=actor, profile=device_import.profile, serials=serials)
+    DeviceImport.objects.filter(pk=device_import.pk).update(job=job)
+    device_import.refresh_from_db()
     return job

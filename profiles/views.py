@@ -11,9 +11,8 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
-from depportal.accounts.forms import apply_error
 from depportal.accounts.roles import CHANGE
-from depportal.core.console import ConsoleMixin
+from depportal.core.console import ConsoleMixin, ServiceFormView, apply_error
 from depportal.core.exceptions import ApplicationError
 from devices.filters import PLATFORMS
 from profiles import selectors, services
@@ -56,12 +55,10 @@ def _vpp_crumbs() -> list:
 class _TokenPage(ConsoleMixin, TemplateView):
     """A page under a token; the token is looked up in the user's scope for the view's action."""
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.token = token_selectors.token_get(
-                user=request.user, pk=kwargs["token_pk"], action=self.required_action_for(request)
-            )
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, request, *args, **kwargs):
+        self.token = token_selectors.token_get(
+            user=request.user, pk=kwargs["token_pk"], action=self.required_action_for(request)
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -74,13 +71,11 @@ class _ProfilePage(ConsoleMixin, TemplateView):
 
     crumb = ""
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.profile = selectors.profile_get(
-                user=request.user, pk=kwargs["pk"], action=self.required_action_for(request)
-            )
-            self.token = self.profile.token
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, request, *args, **kwargs):
+        self.profile = selectors.profile_get(
+            user=request.user, pk=kwargs["pk"], action=self.required_action_for(request)
+        )
+        self.token = self.profile.token
 
     def get_breadcrumbs(self):
         crumbs = [
@@ -105,11 +100,10 @@ class PlatformEnrollmentView(ConsoleMixin, TemplateView):
 
     template_name = "profiles/platform_enrollment.html"
 
-    def dispatch(self, request, *args, **kwargs):
+    def load(self, request, *args, **kwargs):
         if kwargs["platform"] not in Platform.values:
             raise Http404("No such platform.")
         self.platform = kwargs["platform"]
-        return super().dispatch(request, *args, **kwargs)
 
     def get_breadcrumbs(self):
         label = Platform(self.platform).label
@@ -361,7 +355,7 @@ class ProfileDeleteView(_ProfilePage):
         return redirect("profiles:profile_list", token_pk=self.token.pk)
 
 
-class DefaultProfileView(_TokenPage):
+class DefaultProfileView(_TokenPage, ServiceFormView):
     """Set Default Profile, one per platform: new devices of the token without a profile get their platform's."""
 
     template_name = "profiles/default_profile.html"
@@ -371,34 +365,29 @@ class DefaultProfileView(_TokenPage):
     def get_breadcrumbs(self):
         return [*_token_crumbs(self.token), ("Set default profile", None)]
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        current = {p.platform: p for p in EnrollmentProfile.objects.filter(token=self.token, is_default=True)}
-        initial = {f"profile_{platform}": current.get(platform) for platform in Platform.values}
-        context.setdefault("form", DefaultProfileForm(initial=initial, token=self.token))
-        return context
+    form_class = DefaultProfileForm
 
-    def post(self, request, token_pk):
-        form = DefaultProfileForm(request.POST, token=self.token)
-        if form.is_valid():
-            changed = []
-            try:
-                for platform in Platform.values:
-                    profile = form.cleaned_data[f"profile_{platform}"]
-                    before = EnrollmentProfile.objects.filter(token=self.token, platform=platform, is_default=True)
-                    if before.first() == profile:
-                        continue
-                    services.token_default_profile_set(
-                        actor=request.user, token=self.token, profile=profile, platform=platform
-                    )
-                    label = Platform(platform).label
-                    changed.append(f"{profile} is now the {label} default" if profile else f"No {label} default")
-            except ApplicationError as error:
-                apply_error(form, error)
-            else:
-                messages.success(request, f"{'; '.join(changed)}." if changed else "Nothing changed.")
-                return redirect("profiles:profile_list", token_pk=token_pk)
-        return self.render_to_response(self.get_context_data(form=form))
+    def get_initial(self):
+        current = {p.platform: p for p in EnrollmentProfile.objects.filter(token=self.token, is_default=True)}
+        return {f"profile_{platform}": current.get(platform) for platform in Platform.values}
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "token": self.token}
+
+    def perform(self, form):
+        changed = []
+        for platform in Platform.values:
+            profile = form.cleaned_data[f"profile_{platform}"]
+            before = EnrollmentProfile.objects.filter(token=self.token, platform=platform, is_default=True)
+            if before.first() == profile:
+                continue
+            services.token_default_profile_set(
+                actor=self.request.user, token=self.token, profile=profile, platform=platform
+            )
+            label = Platform(platform).label
+            changed.append(f"{profile} is now the {label} default" if profile else f"No {label} default")
+        messages.success(self.request, f"{'; '.join(changed)}." if changed else "Nothing changed.")
+        return redirect("profiles:profile_list", token_pk=self.token.pk)
 
 
 class ProfileAssignView(_ProfilePage):
@@ -483,10 +472,8 @@ class JobDetailView(ConsoleMixin, TemplateView):
 
     template_name = "profiles/job_detail.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.job = selectors.job_get(user=request.user, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, request, *args, **kwargs):
+        self.job = selectors.job_get(user=request.user, pk=kwargs["pk"])
 
     def get_template_names(self):
         if self.request.htmx:
@@ -532,42 +519,38 @@ class VppTokenListView(ConsoleMixin, TemplateView):
         return context
 
 
-class VppTokenUploadView(ConsoleMixin, TemplateView):
+class _UserFormView(ServiceFormView):
+    """A form whose scope-tag field offers the tags of the signed-in user's roles."""
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+
+class VppTokenUploadView(_UserFormView):
     """Upload a .vpptoken."""
 
     template_name = "profiles/vpp_token_form.html"
     required_action = CHANGE
     post_action = CHANGE
+    form_class = VppTokenUploadForm
+    extra_context = {"title": "Upload a VPP token"}
 
     def get_breadcrumbs(self):
         return [*_vpp_crumbs(), ("Upload", None)]
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.setdefault("form", VppTokenUploadForm(user=self.request.user))
-        context["title"] = "Upload a VPP token"
-        return context
-
-    def post(self, request):
-        form = VppTokenUploadForm(request.POST, request.FILES, user=request.user)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                vpp_token = services.vpp_token_create(
-                    actor=request.user,
-                    token_file=data["token_file"].read(MAX_UPLOAD_BYTES + 1),
-                    name=data["name"],
-                    apple_id=data["apple_id"],
-                    licenses_total=data["licenses_total"] or 0,
-                    licenses_used=data["licenses_used"] or 0,
-                    scope_tags=list(data["scope_tags"]),
-                )
-            except ApplicationError as error:
-                apply_error(form, error)
-            else:
-                _report_vpp_state(request, vpp_token, f"The VPP token {vpp_token} was uploaded.")
-                return redirect("profiles:vpp_token_list")
-        return self.render_to_response(self.get_context_data(form=form))
+    def perform(self, form):
+        data = form.cleaned_data
+        vpp_token = services.vpp_token_create(
+            actor=self.request.user,
+            token_file=data["token_file"].read(MAX_UPLOAD_BYTES + 1),
+            name=data["name"],
+            apple_id=data["apple_id"],
+            licenses_total=data["licenses_total"] or 0,
+            licenses_used=data["licenses_used"] or 0,
+            scope_tags=list(data["scope_tags"]),
+        )
+        _report_vpp_state(self.request, vpp_token, f"The VPP token {vpp_token} was uploaded.")
+        return redirect("profiles:vpp_token_list")
 
 
 def _report_vpp_state(request, vpp_token, done: str) -> None:
@@ -597,103 +580,92 @@ class VppTokenRefreshView(ConsoleMixin, View):
         return redirect("profiles:vpp_token_list")
 
 
-class VppTokenEditView(ConsoleMixin, TemplateView):
+class VppTokenEditView(_UserFormView):
     """Edit name, Apple ID and licences; optionally upload the renewed token file."""
 
     template_name = "profiles/vpp_token_form.html"
     required_action = CHANGE
     post_action = CHANGE
+    form_class = VppTokenEditForm
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.vpp_token = selectors.vpp_token_get(user=request.user, pk=kwargs["pk"], action=CHANGE)
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, request, *args, **kwargs):
+        self.vpp_token = selectors.vpp_token_get(user=request.user, pk=kwargs["pk"], action=CHANGE)
 
     def get_breadcrumbs(self):
         return [*_vpp_crumbs(), (str(self.vpp_token), None)]
 
+    def get_initial(self):
+        vpp_token = self.vpp_token
+        return {
+            "name": vpp_token.name,
+            "apple_id": vpp_token.apple_id,
+            "licenses_total": vpp_token.cp_licenses_total,
+            "licenses_used": vpp_token.cp_licenses_used,
+            "scope_tags": list(vpp_token.scope_tags.all()),
+        }
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        initial = {
-            "name": self.vpp_token.name,
-            "apple_id": self.vpp_token.apple_id,
-            "licenses_total": self.vpp_token.cp_licenses_total,
-            "licenses_used": self.vpp_token.cp_licenses_used,
-            "scope_tags": list(self.vpp_token.scope_tags.all()),
-        }
-        context.setdefault("form", VppTokenEditForm(initial=initial, user=self.request.user))
         context.update(title=f"VPP token: {self.vpp_token}", vpp_token=self.vpp_token)
         context["alerts"] = vpp_token_alerts(self.vpp_token)
         return context
 
-    def post(self, request, pk):
-        if request.POST.get("delete") == "yes":
-            try:
-                services.vpp_token_delete(actor=request.user, vpp_token=self.vpp_token)
-            except ApplicationError as error:
-                messages.error(request, error.message)
-                return redirect("profiles:vpp_token_edit", pk=pk)
-            messages.success(request, f"The VPP token {self.vpp_token} was deleted.")
-            return redirect("profiles:vpp_token_list")
-        form = VppTokenEditForm(request.POST, request.FILES, user=request.user)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.vpp_token_update(
-                    actor=request.user,
-                    vpp_token=self.vpp_token,
-                    name=data["name"],
-                    apple_id=data["apple_id"],
-                    licenses_total=data["licenses_total"],
-                    licenses_used=data["licenses_used"],
-                    token_file=data["token_file"].read(MAX_UPLOAD_BYTES + 1) if data["token_file"] else None,
-                    scope_tags=list(data["scope_tags"]),
-                )
-            except ApplicationError as error:
-                apply_error(form, error)
-            else:
-                messages.success(request, "VPP token saved.")
-                return redirect("profiles:vpp_token_list")
-        return self.render_to_response(self.get_context_data(form=form))
+    def post(self, request, *args, **kwargs):
+        if request.POST.get("delete") != "yes":
+            return super().post(request, *args, **kwargs)
+        try:
+            services.vpp_token_delete(actor=request.user, vpp_token=self.vpp_token)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("profiles:vpp_token_edit", pk=self.vpp_token.pk)
+        messages.success(request, f"The VPP token {self.vpp_token} was deleted.")
+        return redirect("profiles:vpp_token_list")
+
+    def perform(self, form):
+        data = form.cleaned_data
+        services.vpp_token_update(
+            actor=self.request.user,
+            vpp_token=self.vpp_token,
+            name=data["name"],
+            apple_id=data["apple_id"],
+            licenses_total=data["licenses_total"],
+            licenses_used=data["licenses_used"],
+            token_file=data["token_file"].read(MAX_UPLOAD_BYTES + 1) if data["token_file"] else None,
+            scope_tags=list(data["scope_tags"]),
+        )
+        messages.success(self.request, "VPP token saved.")
+        return redirect("profiles:vpp_token_list")
 
 
-class CertificateUploadView(ConsoleMixin, TemplateView):
+class CertificateUploadView(_UserFormView):
     """Upload an Apple Configurator certificate."""
 
     template_name = "profiles/vpp_token_form.html"
     required_action = CHANGE
     post_action = CHANGE
+    form_class = CertificateUploadForm
+    extra_context = {"title": "Upload an Apple Configurator certificate"}
 
     def get_breadcrumbs(self):
         return [*_vpp_crumbs(), ("Apple Configurator certificate", None)]
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.setdefault("form", CertificateUploadForm(user=self.request.user))
-        context["title"] = "Upload an Apple Configurator certificate"
-        return context
+    def perform(self, form):
+        data = form.cleaned_data
+        certificate = services.configurator_certificate_create(
+            actor=self.request.user,
+            certificate_file=data["certificate_file"].read(MAX_UPLOAD_BYTES + 1),
+            name=data["name"],
+            scope_tags=list(data["scope_tags"]),
+        )
+        if _wants_json(self.request):
+            return JsonResponse({"id": certificate.pk, "name": str(certificate)}, status=201)
+        messages.success(self.request, f"The certificate {certificate} was uploaded.")
+        return redirect("profiles:vpp_token_list")
 
-    def post(self, request):
-        form = CertificateUploadForm(request.POST, request.FILES, user=request.user)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                certificate = services.configurator_certificate_create(
-                    actor=request.user,
-                    certificate_file=data["certificate_file"].read(MAX_UPLOAD_BYTES + 1),
-                    name=data["name"],
-                    scope_tags=list(data["scope_tags"]),
-                )
-            except ApplicationError as error:
-                apply_error(form, error)
-            else:
-                if _wants_json(request):
-                    return JsonResponse({"id": certificate.pk, "name": str(certificate)}, status=201)
-                messages.success(request, f"The certificate {certificate} was uploaded.")
-                return redirect("profiles:vpp_token_list")
-        if _wants_json(request):
+    def form_invalid(self, form):
+        if _wants_json(self.request):
             return JsonResponse({"errors": {field: list(errors) for field, errors in form.errors.items()}}, status=400)
-        return self.render_to_response(self.get_context_data(form=form))
+        return super().form_invalid(form)
 
 
 def _wants_json(request) -> bool:

@@ -5,6 +5,7 @@ each page's device changes commit together with the cursor after it; a job is cl
 conditional update and kept alive by a heartbeat, so a redelivered task never runs a job twice.
 """
 
+import contextvars
 import logging
 import queue
 import re
@@ -316,7 +317,10 @@ def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
         except BaseException as error:  # handed to the writer, which raises it in the job's thread
             ahead.put(("error", error))
 
-    fetcher = threading.Thread(target=fetch, name=f"sync-{run.job.pk}-fetch", daemon=True)
+    # The fetch thread logs Apple's retries and renewals: give it the task's log context (job and token ids).
+    fetcher = threading.Thread(
+        target=contextvars.copy_context().run, args=(fetch,), name=f"sync-{run.job.pk}-fetch", daemon=True
+    )
     fetcher.start()
     try:
         while True:

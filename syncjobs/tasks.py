@@ -4,7 +4,9 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from depportal.ops.logs import set_log_context
 from syncjobs import services
+from syncjobs.models import SyncJob
 
 
 @shared_task(
@@ -14,6 +16,10 @@ from syncjobs import services
     time_limit=settings.DEP_SYNC_DEADLINE_S + 90,
 )
 def syncjob_run_task(job_id: int) -> dict:
+    # Every line of the task carries its job and token; Celery's task_postrun undoes it (depportal/ops/logs.py).
+    set_log_context(
+        job_id=job_id, token_id=SyncJob.objects.filter(pk=job_id).values_list("token_id", flat=True).first()
+    )
     try:
         return services.syncjob_run(job_id=job_id)
     except SoftTimeLimitExceeded:

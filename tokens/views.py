@@ -10,10 +10,9 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from depportal.accounts.forms import apply_error
 from depportal.accounts.roles import CHANGE
 from depportal.accounts.scoping import scoped
-from depportal.core.console import ConsoleMixin
+from depportal.core.console import ConsoleMixin, ServiceFormView
 from depportal.core.exceptions import ApplicationError
 from tokens import selectors, services
 from tokens.alerts import token_alerts
@@ -59,31 +58,21 @@ class TokenListView(ConsoleMixin, TemplateView):
 
 # The wizard's pages say whether its key pair stands: a copy from the browser's cache would say it wrongly.
 @method_decorator(never_cache, name="dispatch")
-class TokenAddView(ConsoleMixin, TemplateView):
+class TokenAddView(ServiceFormView):
     """Wizard step 1: agree to share data with Apple; nothing else is possible before it."""
 
     template_name = "tokens/token_add.html"
     required_action = CHANGE
     post_action = CHANGE
+    form_class = ConsentForm
 
     def get_breadcrumbs(self):
         return [*TOKENS_CRUMBS, _token_list_crumb(), ("Add", None)]
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.setdefault("form", ConsentForm())
-        return context
-
-    def post(self, request):
-        form = ConsentForm(request.POST)
-        form.is_valid()
-        try:
-            token = services.token_start(
-                actor=request.user, data_sharing_consent=form.cleaned_data.get("data_sharing_consent", False)
-            )
-        except ApplicationError as error:
-            apply_error(form, error)
-            return self.render_to_response(self.get_context_data(form=form))
+    def perform(self, form):
+        token = services.token_start(
+            actor=self.request.user, data_sharing_consent=form.cleaned_data["data_sharing_consent"]
+        )
         return redirect("tokens:token_wizard", pk=token.pk)
 
 
@@ -98,20 +87,24 @@ class _PendingTokenMixin:
 
 
 @method_decorator(never_cache, name="dispatch")
-class TokenWizardView(_PendingTokenMixin, ConsoleMixin, TemplateView):
+class TokenWizardView(_PendingTokenMixin, ServiceFormView):
     """Wizard steps on one page: leaving the page invalidates its key pair, as Apple's flow requires."""
 
     template_name = "tokens/token_wizard.html"
     required_action = CHANGE
     post_action = CHANGE
+    form_class = TokenUploadForm
 
     def get_breadcrumbs(self):
         return [*TOKENS_CRUMBS, _token_list_crumb(), ("Add", None)]
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         token = self._pending()
-        form = context.setdefault("form", TokenUploadForm(user=self.request.user))
+        form = context["form"]
         context.update(
             token=token,
             usable=token is not None and token.pending_key_usable,
@@ -122,25 +115,21 @@ class TokenWizardView(_PendingTokenMixin, ConsoleMixin, TemplateView):
         )
         return context
 
-    def post(self, request, pk):
+    def perform(self, form):
         token = self._pending()
-        form = TokenUploadForm(request.POST, request.FILES, user=request.user)
-        if token is None or not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form))
-        try:
-            token = services.token_activate(
-                actor=request.user,
-                token=token,
-                token_file=form.cleaned_data["token_file"].read(services.MAX_TOKEN_FILE_BYTES + 1),
-                apple_id=form.cleaned_data["apple_id"],
-                scope_tags=list(form.cleaned_data["scope_tags"]),
-                name=form.cleaned_data["name"],
-            )
-        except ApplicationError as error:
-            apply_error(form, error)
-            return self.render_to_response(self.get_context_data(form=form))
+        if token is None:  # the page says why Create is off; the form keeps what was typed
+            return self.form_invalid(form)
+        token = services.token_activate(
+            actor=self.request.user,
+            token=token,
+            token_file=form.cleaned_data["token_file"].read(services.MAX_TOKEN_FILE_BYTES + 1),
+            apple_id=form.cleaned_data["apple_id"],
+            scope_tags=list(form.cleaned_data["scope_tags"]),
+            name=form.cleaned_data["name"],
+        )
         messages.success(
-            request, f"The token {token.name} was created. It is active until {token.access_token_expiry:%Y-%m-%d}."
+            self.request,
+            f"The token {token.name} was created. It is active until {token.access_token_expiry:%Y-%m-%d}.",
         )
         return redirect("tokens:token_detail", pk=token.pk)
 
@@ -236,12 +225,10 @@ class TokenDetailView(ConsoleMixin, TemplateView):
     def get_breadcrumbs(self):
         return [*TOKENS_CRUMBS, _token_list_crumb(), (str(self.token), None)]
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.token = selectors.token_get(user=request.user, pk=kwargs["pk"])
-            if self.token.is_pending:
-                return redirect("tokens:token_wizard", pk=self.token.pk)
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, request, *args, **kwargs):
+        self.token = selectors.token_get(user=request.user, pk=kwargs["pk"])
+        if self.token.is_pending:
+            return redirect("tokens:token_wizard", pk=self.token.pk)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -249,15 +236,15 @@ class TokenDetailView(ConsoleMixin, TemplateView):
         return context
 
 
-class _TokenChangeView(ConsoleMixin, TemplateView):
+class _TokenChangePage:
+    """A page that changes one token: loaded with the change permission, under the token's breadcrumbs."""
+
     required_action = CHANGE
     post_action = CHANGE
     crumb = ""
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.token = selectors.token_get(user=request.user, pk=kwargs["pk"], action=CHANGE)
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, request, *args, **kwargs):
+        self.token = selectors.token_get(user=request.user, pk=kwargs["pk"], action=CHANGE)
 
     def get_breadcrumbs(self):
         return [
@@ -273,75 +260,65 @@ class _TokenChangeView(ConsoleMixin, TemplateView):
         return context
 
 
-class TokenRenewView(_TokenChangeView):
+class TokenRenewView(_TokenChangePage, ServiceFormView):
     """Renew: upload a new .p7m for the same Apple MDM server (seed: "Renew a DEP token")."""
 
     template_name = "tokens/token_renew.html"
     crumb = "Renew token"
+    form_class = TokenRenewForm
+
+    def get_initial(self):
+        return {"apple_id": self.token.apple_id}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.setdefault("form", TokenRenewForm(initial={"apple_id": self.token.apple_id}))
         context["apple_portal_url"] = settings.APPLE_BUSINESS_MANAGER_URL
         return context
 
-    def post(self, request, pk):
-        form = TokenRenewForm(request.POST, request.FILES)
-        if form.is_valid():
-            try:
-                token = services.token_renew(
-                    actor=request.user,
-                    token=self.token,
-                    token_file=form.cleaned_data["token_file"].read(services.MAX_TOKEN_FILE_BYTES + 1),
-                    apple_id=form.cleaned_data["apple_id"],
-                )
-            except ApplicationError as error:
-                apply_error(form, error)
-            else:
-                messages.success(
-                    request,
-                    f"The token {token.name} was renewed. It is now valid until {token.access_token_expiry:%Y-%m-%d}.",
-                )
-                return redirect("tokens:token_detail", pk=pk)
-        return self.render_to_response(self.get_context_data(form=form))
+    def perform(self, form):
+        token = services.token_renew(
+            actor=self.request.user,
+            token=self.token,
+            token_file=form.cleaned_data["token_file"].read(services.MAX_TOKEN_FILE_BYTES + 1),
+            apple_id=form.cleaned_data["apple_id"],
+        )
+        messages.success(
+            self.request,
+            f"The token {token.name} was renewed. It is now valid until {token.access_token_expiry:%Y-%m-%d}.",
+        )
+        return redirect("tokens:token_detail", pk=token.pk)
 
 
-class TokenEditView(_TokenChangeView):
+class TokenEditView(_TokenChangePage, ServiceFormView):
     """Edit the name, Apple ID and scope tags."""
 
     template_name = "tokens/token_edit.html"
     crumb = "Edit"
+    form_class = TokenEditForm
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        initial = {
+    def get_initial(self):
+        return {
             "name": self.token.name,
             "apple_id": self.token.apple_id,
             "scope_tags": list(self.token.scope_tags.all()),
         }
-        context.setdefault("form", TokenEditForm(initial=initial, user=self.request.user))
-        return context
 
-    def post(self, request, pk):
-        form = TokenEditForm(request.POST, user=request.user)
-        if form.is_valid():
-            try:
-                services.token_update(
-                    actor=request.user,
-                    token=self.token,
-                    name=form.cleaned_data["name"],
-                    apple_id=form.cleaned_data["apple_id"],
-                    scope_tags=list(form.cleaned_data["scope_tags"]),
-                )
-            except ApplicationError as error:
-                apply_error(form, error)
-            else:
-                messages.success(request, "Token saved.")
-                return redirect("tokens:token_detail", pk=pk)
-        return self.render_to_response(self.get_context_data(form=form))
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def perform(self, form):
+        services.token_update(
+            actor=self.request.user,
+            token=self.token,
+            name=form.cleaned_data["name"],
+            apple_id=form.cleaned_data["apple_id"],
+            scope_tags=list(form.cleaned_data["scope_tags"]),
+        )
+        messages.success(self.request, "Token saved.")
+        return redirect("tokens:token_detail", pk=self.token.pk)
 
 
-class TokenDeleteView(_TokenChangeView):
+class TokenDeleteView(_TokenChangePage, ConsoleMixin, TemplateView):
     """Confirm, then delete the token with its profiles and device records here."""
 
     template_name = "tokens/token_confirm_delete.html"

@@ -113,15 +113,3 @@ class ApiTokenForm(forms.Form):
         empty_value=90,
         help_text="Scripts using the token stop working then; create a new one before.",
     )
-
-
-def apply_error(form: forms.Form, error) -> None:
-    """Put an ApplicationError's field messages on the form, and the rest on the form itself."""
-    placed = False
-    for field, messages in error.fields.items():
-        if field in form.fields:
-            for message in messages:
-                form.add_error(field, message)
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)

@@ -1,10 +1,9 @@
 """What each built-in role may do. Views, API permissions and the scoping helper all read this table."""
 
 from depportal.accounts.models import Role
+from depportal.core.permissions import ADMINISTER, CHANGE, VIEW
 
-VIEW = "view"
-CHANGE = "change"
-ADMINISTER = "administer"  # tenant administration: users, roles, scope tags, every scope
+__all__ = ["ADMINISTER", "CHANGE", "ROLE_ACTIONS", "VIEW"]
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset({VIEW, CHANGE, ADMINISTER}),

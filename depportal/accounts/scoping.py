@@ -12,6 +12,7 @@ from depportal.accounts.models import RoleAssignment, ScopeTag
 from depportal.accounts.roles import ADMINISTER, CHANGE, ROLE_ACTIONS, VIEW
 from depportal.accounts.services import default_scope_tag
 from depportal.core.exceptions import ApplicationError
+from depportal.core.permissions import ACTIONS, PREFIX
 
 _CACHE_ATTR = "_depportal_scope_cache"
 
@@ -46,6 +47,22 @@ def can(user, action: str) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     return is_administrator(user) or action in _grants(user)
+
+
+class RoleBackend:
+    """Answers the "roles.<action>" permissions (depportal/core/permissions.py) from the user's roles.
+
+    It authenticates nobody: SignInBackend checks passwords.
+    """
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def has_perm(self, user_obj, perm: str, obj=None) -> bool:
+        action = perm.removeprefix(PREFIX)
+        if action == perm or action not in ACTIONS:
+            return False
+        return is_administrator(user_obj) if action == ADMINISTER else can(user_obj, action)
 
 
 def scope_tag_ids(user, action: str = VIEW) -> set[int] | None:

@@ -17,11 +17,10 @@ from depportal.accounts.forms import (
     UserCreateForm,
     UserEditForm,
     UserRolesForm,
-    apply_error,
 )
 from depportal.accounts.models import ApiToken, Role, RoleAssignment, ScopeTag
 from depportal.accounts.roles import ROLE_ACTIONS, ROLE_DESCRIPTIONS
-from depportal.core.console import ConsoleMixin
+from depportal.core.console import ConsoleMixin, ServiceFormView, apply_error
 from depportal.core.exceptions import ApplicationError
 
 TENANT_ADMIN = ("Tenant administration", None)
@@ -95,11 +94,12 @@ class RoleAssignmentDeleteView(ConsoleMixin, TemplateView):
         return redirect("accounts:role_list")
 
 
-class ScopeTagListView(ConsoleMixin, TemplateView):
+class ScopeTagListView(ServiceFormView):
     """Scope tags; Administrators create them here."""
 
     template_name = "accounts/scope_tag_list.html"
     post_action = "administer"
+    form_class = ScopeTagForm
 
     def get_breadcrumbs(self):
         return [TENANT_ADMIN, ("Scope tags", None)]
@@ -107,68 +107,59 @@ class ScopeTagListView(ConsoleMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["tags"] = selectors.scope_tag_list(user=self.request.user)
-        context.setdefault("form", ScopeTagForm())
         return context
 
-    def post(self, request):
-        form = ScopeTagForm(request.POST)
-        if form.is_valid():
-            try:
-                tag = services.scope_tag_create(actor=request.user, **form.cleaned_data)
-            except ApplicationError as error:
-                apply_error(form, error)
-            else:
-                messages.success(request, f"Scope tag {tag.name} created.")
-                return redirect("accounts:scope_tag_list")
-        return self.render_to_response(self.get_context_data(form=form))
+    def perform(self, form):
+        tag = services.scope_tag_create(actor=self.request.user, **form.cleaned_data)
+        messages.success(self.request, f"Scope tag {tag.name} created.")
+        return redirect("accounts:scope_tag_list")
 
 
-class ScopeTagEditView(ConsoleMixin, TemplateView):
+class ScopeTagEditView(ServiceFormView):
     """Rename or delete a scope tag (Administrators)."""
 
     template_name = "accounts/scope_tag_edit.html"
     required_action = "administer"
     post_action = "administer"
+    form_class = ScopeTagForm
 
     def get_breadcrumbs(self):
         return [TENANT_ADMIN, ("Scope tags", reverse("accounts:scope_tag_list")), (self.tag.name, None)]
 
-    def dispatch(self, request, *args, **kwargs):
+    def load(self, request, *args, **kwargs):
         self.tag = get_object_or_404(ScopeTag, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        return {"name": self.tag.name, "description": self.tag.description}
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["tag"] = self.tag
-        context.setdefault("form", ScopeTagForm(initial={"name": self.tag.name, "description": self.tag.description}))
         return context
 
-    def post(self, request, pk):
-        if "delete" in request.POST:
-            try:
-                services.scope_tag_delete(actor=request.user, tag=self.tag)
-            except ApplicationError as error:
-                messages.error(request, error.message)
-                return redirect("accounts:scope_tag_edit", pk=pk)
-            messages.success(request, f"Scope tag {self.tag.name} deleted.")
-            return redirect("accounts:scope_tag_list")
-        form = ScopeTagForm(request.POST)
-        if form.is_valid():
-            try:
-                services.scope_tag_update(actor=request.user, tag=self.tag, **form.cleaned_data)
-            except ApplicationError as error:
-                apply_error(form, error)
-            else:
-                messages.success(request, "Scope tag saved.")
-                return redirect("accounts:scope_tag_list")
-        return self.render_to_response(self.get_context_data(form=form))
+    def post(self, request, *args, **kwargs):
+        if "delete" not in request.POST:
+            return super().post(request, *args, **kwargs)
+        try:
+            services.scope_tag_delete(actor=request.user, tag=self.tag)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("accounts:scope_tag_edit", pk=self.tag.pk)
+        messages.success(request, f"Scope tag {self.tag.name} deleted.")
+        return redirect("accounts:scope_tag_list")
+
+    def perform(self, form):
+        services.scope_tag_update(actor=self.request.user, tag=self.tag, **form.cleaned_data)
+        messages.success(self.request, "Scope tag saved.")
+        return redirect("accounts:scope_tag_list")
 
 
-class ApiTokenListView(ConsoleMixin, TemplateView):
+class ApiTokenListView(ServiceFormView):
     """Your API tokens: create (the key is shown once), list by prefix and last use, revoke."""
 
     template_name = "accounts/api_token_list.html"
     post_action = "view"  # everyone keeps their own API tokens
+    form_class = ApiTokenForm
 
     def get_breadcrumbs(self):
         return [TENANT_ADMIN, ("API tokens", None)]
@@ -176,21 +167,22 @@ class ApiTokenListView(ConsoleMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["tokens"] = selectors.api_token_list(user=self.request.user)
-        context.setdefault("form", ApiTokenForm())
         return context
 
-    def post(self, request):
-        if "revoke" in request.POST:
-            token = get_object_or_404(ApiToken, pk=request.POST["revoke"], user=request.user)
-            services.api_token_revoke(actor=request.user, token=token)
-            messages.success(request, f"API token {token.name} revoked.")
-            return redirect("accounts:api_token_list")
-        form = ApiTokenForm(request.POST)
-        if not form.is_valid():
-            return self.render_to_response(self.get_context_data(form=form))
-        token, key = services.api_token_create(actor=request.user, user=request.user, **form.cleaned_data)
+    def post(self, request, *args, **kwargs):
+        if "revoke" not in request.POST:
+            return super().post(request, *args, **kwargs)
+        token = get_object_or_404(ApiToken, pk=request.POST["revoke"], user=request.user)
+        services.api_token_revoke(actor=request.user, token=token)
+        messages.success(request, f"API token {token.name} revoked.")
+        return redirect("accounts:api_token_list")
+
+    def perform(self, form):
+        token, key = services.api_token_create(actor=self.request.user, user=self.request.user, **form.cleaned_data)
         # The key is rendered in this response only; it is never stored or shown again.
-        return self.render_to_response(self.get_context_data(new_key=key, new_token=token))
+        return self.render_to_response(
+            self.get_context_data(form=self.get_form_class()(), new_key=key, new_token=token)
+        )
 
 
 class UserListView(ConsoleMixin, TemplateView):
@@ -209,34 +201,23 @@ class UserListView(ConsoleMixin, TemplateView):
         return context
 
 
-class UserCreateView(ConsoleMixin, TemplateView):
+class UserCreateView(ServiceFormView):
     """Add a user: with a password, or with a one-time link to choose one."""
 
     template_name = "accounts/user_create.html"
     required_action = "administer"
     post_action = "administer"
+    form_class = UserCreateForm
 
     def get_breadcrumbs(self):
         return [TENANT_ADMIN, ("Users", reverse("accounts:user_list")), ("Add user", None)]
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.setdefault("form", UserCreateForm())
-        return context
-
-    def post(self, request):
-        form = UserCreateForm(request.POST)
-        if form.is_valid():
-            try:
-                user = services.user_create(actor=request.user, **form.cleaned_data)
-            except ApplicationError as error:
-                apply_error(form, error)
-            else:
-                messages.success(request, f"User {user.username} created. Give them a role so they can see objects.")
-                if not form.cleaned_data["password"]:
-                    return UserDetailView.with_reset_link(request, user)
-                return redirect("accounts:user_detail", pk=user.pk)
-        return self.render_to_response(self.get_context_data(form=form))
+    def perform(self, form):
+        user = services.user_create(actor=self.request.user, **form.cleaned_data)
+        messages.success(self.request, f"User {user.username} created. Give them a role so they can see objects.")
+        if not form.cleaned_data["password"]:
+            return UserDetailView.with_reset_link(self.request, user)
+        return redirect("accounts:user_detail", pk=user.pk)
 
 
 class UserDetailView(ConsoleMixin, TemplateView):

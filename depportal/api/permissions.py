@@ -1,7 +1,6 @@
 from rest_framework import permissions
 
-from depportal.accounts.roles import ADMINISTER, CHANGE, VIEW
-from depportal.accounts.scoping import can, is_administrator
+from depportal.core.permissions import ADMINISTER, CHANGE, VIEW, role_permission
 
 
 class RolePermission(permissions.BasePermission):
@@ -11,20 +10,19 @@ class RolePermission(permissions.BasePermission):
 
     def has_permission(self, request, view):
         action = VIEW if request.method in permissions.SAFE_METHODS else getattr(view, "write_action", CHANGE)
-        return can(request.user, action)
+        return request.user.has_perm(role_permission(action))
 
 
 class IsAdministrator(permissions.BasePermission):
     """Tenant administration (users, roles, scope tags): Administrators only; reads need a view role."""
 
     def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return can(request.user, VIEW)
-        return can(request.user, ADMINISTER)
+        action = VIEW if request.method in permissions.SAFE_METHODS else ADMINISTER
+        return request.user.has_perm(role_permission(action))
 
 
 class AdministratorOnly(permissions.BasePermission):
     """Users and role assignments: only Administrators read or change them."""
 
     def has_permission(self, request, view):
-        return is_administrator(request.user)
+        return request.user.has_perm(role_permission(ADMINISTER))

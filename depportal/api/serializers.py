@@ -6,8 +6,6 @@ from rest_framework.fields import ListField, MultipleChoiceField, empty
 from rest_framework.relations import ManyRelatedField
 from rest_framework.utils import html
 
-from depportal.accounts.models import ScopeTag
-from depportal.accounts.scoping import SCOPE_TAGS_REFUSED
 from depportal.core.text import INVISIBLE_REFUSED, visible
 
 _LIST_FIELDS = (ListField, ManyRelatedField, MultipleChoiceField)
@@ -49,14 +47,3 @@ class InputSerializer(serializers.Serializer):
                 message = field.error_messages["max_value"].format(max_value=MAX_INTEGER)
                 field.validators.append(MaxValueValidator(MAX_INTEGER, message=message))
         return fields
-
-
-def scope_tags_field(**kwargs) -> serializers.ManyRelatedField:
-    """The scope tags of a scoped object's body: an unknown id is refused in the words of a foreign one."""
-    return serializers.PrimaryKeyRelatedField(
-        queryset=ScopeTag.objects.all(),
-        many=True,
-        required=False,
-        error_messages={"does_not_exist": SCOPE_TAGS_REFUSED},
-        **kwargs,
-    )

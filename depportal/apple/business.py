@@ -40,8 +40,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from depportal.ops import counters
-
+from . import hooks
 from .client import _RetryBudget, _setting, parse_retry_after
 from .errors import (
     AppleError,
@@ -446,14 +445,14 @@ class BusinessClient:
                     timeout=(self.connect_timeout, self.read_timeout),
                 )
             except requests.RequestException as exc:
-                counters.apple_call_counted(method, path, 0, error=type(exc).__name__)
+                hooks.call_counted(method, path, 0, error=type(exc).__name__)
                 error = NetworkError(f"{method} {path} failed: {type(exc).__name__}.")
                 if not idempotent:
                     raise error from exc
                 budget.pause(budget.backoff(), error)
                 continue
             status = response.status_code
-            counters.apple_call_counted(method, path, status, response.text if status >= 400 else "")
+            hooks.call_counted(method, path, status, response.text if status >= 400 else "")
             if status != 429 and status < 500:
                 return response
             retry_after = parse_retry_after(response.headers.get("Retry-After"))

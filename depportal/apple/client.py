@@ -20,10 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from requests_oauthlib import OAuth1
 
-# The one metrics hook: every Apple HTTP exchange is counted in Redis (depportal/ops/counters.py).
-from depportal.core import crypto
-from depportal.ops import counters
-
+from . import hooks
 from .errors import (
     AppleError,
     AppleServerError,
@@ -135,15 +132,14 @@ class RedisSessionStore:
         value = self._redis.getex(f"{self.prefix}:{key}", px=int(self.idle_ttl * 1000))
         if not value:
             return None
-        try:
-            return crypto.decrypt_text(value.decode())
-        except crypto.DecryptionError:  # sealed with a retired key, or damaged: Apple gives a new session
+        token = hooks.active_sealer().unseal(value.decode())
+        if token is None:  # sealed with a retired key, or damaged: Apple gives a new session
             self.delete(key)
-            return None
+        return token
 
     def set(self, key: str, token: str) -> None:
         """Cache `token` for `key`."""
-        self._redis.set(f"{self.prefix}:{key}", crypto.encrypt(token), px=int(self.idle_ttl * 1000))
+        self._redis.set(f"{self.prefix}:{key}", hooks.active_sealer().seal(token), px=int(self.idle_ttl * 1000))
 
     def delete(self, key: str) -> None:
         """Forget the token for `key`."""
@@ -562,7 +558,7 @@ class DEPClient:
                     timeout=timeout,
                 )
             except requests.RequestException as exc:
-                counters.apple_call_counted(method, path, 0, error=type(exc).__name__)
+                hooks.call_counted(method, path, 0, error=type(exc).__name__)
                 error = NetworkError(f"{method} {path} failed: {type(exc).__name__}.")
                 if not (idempotent or _never_sent(exc)):
                     raise error from exc
@@ -571,7 +567,7 @@ class DEPClient:
                 budget.pause(delay, error)
                 continue
             status = response.status_code
-            counters.apple_call_counted(method, path, status, response.text if status >= 400 else "")
+            hooks.call_counted(method, path, status, response.text if status >= 400 else "")
             if status != 429 and status < 500:
                 return response
             retry_after = parse_retry_after(response.headers.get("Retry-After"))

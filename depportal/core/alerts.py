@@ -8,7 +8,11 @@ WARNING = "warning"
 CRITICAL = "critical"
 
 # Where the console shows each kind of subject.
-_SUBJECT_URLS = {"token": "tokens:token_detail", "vpp_token": "profiles:vpp_token_edit"}
+_SUBJECT_URLS = {
+    "token": "tokens:token_detail",
+    "vpp_token": "profiles:vpp_token_edit",
+    "business_connection": "business:connection",
+}
 
 
 @dataclass(frozen=True)
@@ -16,7 +20,7 @@ class Alert:
     code: str
     level: str
     message: str
-    subject: str  # "token" or "vpp_token"
+    subject: str  # "token", "vpp_token" or "business_connection"
     subject_id: int
     subject_name: str
     # Names the situation behind the alert and changes when it is a new one (e.g. it carries the expiry
@@ -25,6 +29,8 @@ class Alert:
 
     @property
     def url(self) -> str:
+        if self.subject == "business_connection":  # one per organisation: its page takes no id
+            return reverse(_SUBJECT_URLS[self.subject])
         return reverse(_SUBJECT_URLS[self.subject], args=[self.subject_id])
 
     def as_dict(self) -> dict:

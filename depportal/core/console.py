@@ -1,10 +1,13 @@
 """Small helpers shared by the console views of every app."""
 
+from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.urls import reverse
+from django.views.generic import FormView
 
-from depportal.accounts.scoping import can, is_administrator
+from depportal.core.exceptions import ApplicationError
+from depportal.core.permissions import role_permission
 
 
 class ConsoleMixin(LoginRequiredMixin):
@@ -18,11 +21,17 @@ class ConsoleMixin(LoginRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        action = self.required_action_for(request)
-        allowed = is_administrator(request.user) if action == "administer" else can(request.user, action)
-        if not allowed:
+        if not request.user.has_perm(role_permission(self.required_action_for(request))):
             raise PermissionDenied("Your roles do not allow this.")
-        return super().dispatch(request, *args, **kwargs)
+        response = self.load(request, *args, **kwargs)
+        return response if response is not None else super().dispatch(request, *args, **kwargs)
+
+    def load(self, request, *args, **kwargs):
+        """Fetch what the page is about, through a scoped selector, once the user may see the page at all.
+
+        Runs before get and post; a response returned here (a redirect) answers the request instead.
+        """
+        return None
 
     def required_action_for(self, request) -> str:
         if request.method in ("GET", "HEAD", "OPTIONS"):
@@ -38,3 +47,33 @@ class ConsoleMixin(LoginRequiredMixin):
         context = super().get_context_data(**kwargs)
         context["breadcrumbs"] = [("Home", reverse("home")), *self.get_breadcrumbs()]
         return context
+
+
+def apply_error(form: forms.Form, error: ApplicationError) -> None:
+    """Put an ApplicationError's field messages on the form, and the rest on the form itself."""
+    placed = False
+    for field, messages in error.fields.items():
+        if field in form.fields:
+            for message in messages:
+                form.add_error(field, message)
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+class ServiceFormView(ConsoleMixin, FormView):
+    """A page whose form, once valid, goes to one service: `perform(form)` calls it and returns the response.
+
+    An ApplicationError from the service lands on the form (apply_error) and the page shows again, so every
+    console form reports refusals the same way and nothing is half-saved.
+    """
+
+    def form_valid(self, form):
+        try:
+            return self.perform(form)
+        except ApplicationError as error:
+            apply_error(form, error)
+            return self.form_invalid(form)
+
+    def perform(self, form):
+        raise NotImplementedError

@@ -73,3 +73,21 @@ def decrypt_text(value: str) -> str:
 def needs_rotation(value: str) -> bool:
     """True when the value was sealed with a key other than the current one."""
     return value.split(":", 2)[1:2] != [key_id(_current_key())]
+
+
+class _Sealer:
+    """encrypt/decrypt_text in the shape the Apple clients take for what they cache (depportal/apple/hooks.py)."""
+
+    @staticmethod
+    def seal(text: str) -> str:
+        return encrypt(text)
+
+    @staticmethod
+    def unseal(text: str) -> str | None:
+        try:
+            return decrypt_text(text)
+        except DecryptionError:
+            return None
+
+
+SEALER = _Sealer()

@@ -104,23 +104,8 @@ _task_tokens: dict[str, contextvars.Token] = {}
 
 
 def _task_started(task_id=None, task=None, args=None, kwargs=None, **_ignored) -> None:
-    fields = {"task": getattr(task, "name", None), "task_id": task_id}
-    job_id = (kwargs or {}).get("job_id")
-    if job_id is None and args and getattr(task, "name", "") == "syncjobs.tasks.syncjob_run_task":
-        job_id = args[0]
-    if job_id is not None:
-        fields["job_id"] = job_id
-        fields["token_id"] = _token_of_job(job_id)
-    _task_tokens[task_id] = set_log_context(**fields)
-
-
-def _token_of_job(job_id) -> int | None:
-    from syncjobs.models import SyncJob
-
-    try:
-        return SyncJob.objects.filter(pk=job_id).values_list("token_id", flat=True).first()
-    except Exception:  # noqa: BLE001 - logging context is best effort; the task reports real errors
-        return None
+    # Tasks add what they work on themselves (syncjobs.tasks adds job_id and token_id).
+    _task_tokens[task_id] = set_log_context(task=getattr(task, "name", None), task_id=task_id)
 
 
 def _task_finished(task_id=None, **_ignored) -> None:

@@ -19,4 +19,10 @@ def alerts_for_request(request) -> list[Alert]:
 def alert_summary(alerts: list[Alert]) -> dict:
     """Counts by level for badges and summaries."""
     critical = sum(1 for alert in alerts if alert.level == CRITICAL)
-    return {"total": len(alerts), "critical": critical, "warning": len(alerts) - critical}
+    business = [alert.level for alert in alerts if alert.subject == "business_connection"]
+    return {
+        "total": len(alerts),
+        "critical": critical,
+        "warning": len(alerts) - critical,
+        "business_level": business[0] if business else "",  # the most urgent: alerts come sorted
+    }

@@ -2,6 +2,9 @@
 
 from collections.abc import Iterable
 
+from business.alerts import connection_alerts
+from business.models import BusinessConnection
+from depportal.accounts.scoping import is_administrator
 from depportal.core.alerts import CRITICAL, WARNING, Alert
 from overview.alerts.models import SETTINGS_ROW_ID, NotificationSettings
 from profiles.alerts import assignment_alerts, vpp_token_alerts
@@ -21,8 +24,16 @@ def _most_urgent_first(alerts: Iterable[Alert]) -> list[Alert]:
     return sorted(alerts, key=lambda alert: LEVEL_RANK.get(alert.level, len(LEVEL_RANK)))
 
 
+def _business_alerts() -> list[Alert]:
+    connection = BusinessConnection.objects.only("state", "inventory_refreshed_at", "last_error_message").first()
+    return connection_alerts(connection)
+
+
 def alert_list(*, user) -> list[Alert]:
-    """Alerts of the tokens and VPP tokens the user may see, most urgent first (critical before warning)."""
+    """Alerts the user may see, most urgent first (critical before warning).
+
+    Tokens and VPP tokens by scope; the Apple Business connection for administrators, who alone manage it.
+    """
     tokens = list(token_list(user=user).prefetch_related(None).only(*_ALERT_FIELDS))
     vpp_tokens = vpp_token_list(user=user).prefetch_related(None)
     return _most_urgent_first(
@@ -30,13 +41,9 @@ def alert_list(*, user) -> list[Alert]:
             *(alert for token in tokens for alert in token_alerts(token)),
             *assignment_alerts(tokens),
             *(alert for vpp_token in vpp_tokens for alert in vpp_token_alerts(vpp_token)),
+            *(_business_alerts() if is_administrator(user) else []),
         ]
     )
-
-
-def alert_count(*, user) -> int:
-    """How many alerts the user may see."""
-    return len(alert_list(user=user))
 
 
 def alert_list_all() -> list[Alert]:
@@ -49,6 +56,7 @@ def alert_list_all() -> list[Alert]:
             *(alert for token in tokens for alert in token_alerts(token)),
             *assignment_alerts(tokens),
             *(alert for vpp_token in VppToken.objects.order_by("name", "pk") for alert in vpp_token_alerts(vpp_token)),
+            *_business_alerts(),
         ]
     )
 

@@ -1,7 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from depportal.api.serializers import InputSerializer, scope_tags_field
+from depportal.accounts.api.serializers import scope_tags_field
+from depportal.api.serializers import InputSerializer
 from devices.csv_import import MAX_ROWS
 from profiles.alerts import vpp_token_alerts
 from profiles.apple_json import apple_profile_json

@@ -144,3 +144,32 @@ def test_devices_whose_assignment_failed_for_good_raise_a_token_alert(onboard, a
     alerts = [alert for alert in alert_list(user=admin_user) if alert.code == "assignment_failed"]
     assert len(alerts) == 1 and alerts[0].subject_id == token.pk
     assert alerts[0].message.startswith("2 devices of Acme could not get their profile")
+
+
+def test_the_apple_business_connection_alerts_administrators_in_the_alerts_list_and_the_navigation(
+    client, admin_user, make_user, tag_a
+):
+    from business.models import BusinessConnection, ConnectionState
+
+    BusinessConnection.objects.create(
+        kind="business",
+        client_id="BUSINESSAPI.x",
+        key_id="k",
+        private_key_encrypted="-",
+        state=ConnectionState.ERROR,
+        last_error_message="invalid_client.",
+    )
+    reader = make_user("reader", Role.READ_ONLY, [tag_a])
+
+    assert _codes(alert_list(user=admin_user)) == [
+        ("business_refused", CRITICAL, "Apple Business connection"),
+        ("business_inventory_unread", WARNING, "Apple Business connection"),
+    ]
+    assert alert_list(user=admin_user)[0].url == "/tenant/business/"
+    assert alert_list(user=reader) == []  # only administrators manage the connection
+
+    client.force_login(admin_user)
+    page = client.get("/").content.decode()
+    assert 'id="business-alert"' in page and 'id="alert-count">2<' in page
+    client.force_login(reader)
+    assert 'id="business-alert"' not in client.get("/").content.decode()

@@ -88,7 +88,7 @@ def test_a_revoked_key_turns_the_connection_to_error(admin_user, connection, api
     assert connection.last_error_code == "invalid_client"
     from business.alerts import connection_alerts
 
-    assert connection_alerts(connection)[0][0] == "critical"
+    assert connection_alerts(connection)[0].level == "critical"
 
 
 def test_api_connect_read_validate_disconnect(admin_api, api_account, business_apple):

@@ -5,8 +5,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from devices.models import Device
-from devices.services import device_bulk_assign
 from profiles import services
+from profiles.assignment import profile_assign_selected
 from profiles.models import AssignmentJob, JobState
 
 pytestmark = pytest.mark.django_db
@@ -78,9 +78,9 @@ def test_device_list_unassign_names_each_devices_profile(apple, token, admin_use
     first, second = make_devices(token, count=2)
     services.profile_assign_devices(actor=admin_user, profile=corporate, serials=[first])
     services.profile_assign_devices(actor=admin_user, profile=kiosks, serials=[second])
-    from devices.services import device_bulk_unassign
+    from profiles.assignment import profile_unassign_selected
 
-    (job,) = device_bulk_unassign(actor=admin_user, devices=Device.objects.filter(token=token))
+    (job,) = profile_unassign_selected(actor=admin_user, devices=Device.objects.filter(token=token))
     assert job.results == {first: "SUCCESS", second: "SUCCESS"}
     assert job.removed == {first: "Corporate iPhones", second: "Kiosks"}
 
@@ -131,7 +131,7 @@ def test_platform_refusal_in_console_serials_csv_and_bulk(
     assert preview.context["known"] == [] and mac in preview.context["refused"]
     assert 'id="confirm-assign" disabled' in preview.content.decode()
 
-    job = device_bulk_assign(actor=admin_user, profile=corporate, devices=Device.objects.filter(token=token))
+    job = profile_assign_selected(actor=admin_user, profile=corporate, devices=Device.objects.filter(token=token))
     assert job.results == {iphone: "SUCCESS"} and job.refused == {mac: MAC_REFUSAL}
     device = Device.objects.get(serial_number=mac)
     history = client.get(reverse("devices:device_detail", args=[device.pk])).content.decode()

@@ -1,8 +1,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from depportal.accounts.api.serializers import scope_tags_field
 from depportal.accounts.models import ScopeTag
-from depportal.api.serializers import InputSerializer, scope_tags_field
+from depportal.api.serializers import InputSerializer
 from tokens.alerts import token_alerts
 from tokens.models import EnrollmentProgramToken
 from tokens.selectors import TOKEN_ORDERINGS

@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from depportal.accounts.models import ApiToken, Role, RoleAssignment, ScopeTag
+from depportal.accounts.scoping import SCOPE_TAGS_REFUSED
 from depportal.api.serializers import InputSerializer
 
 
@@ -105,4 +106,15 @@ class ApiTokenInputSerializer(InputSerializer):
     name = serializers.CharField(max_length=128)
     expires_in_days = serializers.IntegerField(
         min_value=1, max_value=730, default=90, help_text="The token stops working this many days from now."
+    )
+
+
+def scope_tags_field(**kwargs) -> serializers.ManyRelatedField:
+    """The scope tags of a scoped object's body: an unknown id is refused in the words of a foreign one."""
+    return serializers.PrimaryKeyRelatedField(
+        queryset=ScopeTag.objects.all(),
+        many=True,
+        required=False,
+        error_messages={"does_not_exist": SCOPE_TAGS_REFUSED},
+        **kwargs,
     )
