@@ -11,6 +11,7 @@ import queue
 import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -297,14 +298,16 @@ def _full(run: _Run, client, cursor: str | None, fetch_job_id: int, reason: str)
 
 
 def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
-    """Write each page with its cursor while the next pages are fetched and prepared on another thread."""
+    """Write each page with its cursor while the next pages are fetched on one thread and prepared on another."""
     ahead: queue.Queue = queue.Queue(maxsize=PAGES_AHEAD)
     stop = threading.Event()
+    # Preparing a page on the fetch thread would hold up the next request: Apple's latency then adds up.
+    preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sync-{run.job.pk}-prepare")
 
     def fetch():
         try:
             for page in pages:
-                prepared = device_prepare_apple_page(records=page.devices)
+                prepared = preparer.submit(device_prepare_apple_page, records=page.devices)
                 while not stop.is_set():
                     try:
                         ahead.put(("page", (page, prepared)), timeout=1)
@@ -337,6 +340,7 @@ def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
     finally:
         stop.set()
         fetcher.join(timeout=5)
+        preparer.shutdown(wait=False, cancel_futures=True)
 
 
 def _beat(run: _Run) -> None:
@@ -349,7 +353,8 @@ def _beat(run: _Run) -> None:
 
 def _apply(run: _Run, item, *, fetch_job_id: int | None) -> None:
     """One page: device changes, the cursor after them and the job's counters commit together."""
-    page, prepared = item
+    page, preparing = item
+    prepared = preparing.result()  # raises here, in the job's thread, what preparing the page raised
     now = timezone.now()
     if run.job.deadline_at and now > run.job.deadline_at:
         raise SyncTimedOut()
