@@ -22,8 +22,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "depportal.settings")
 import requests  # noqa: E402
 from requests_oauthlib import OAuth1  # noqa: E402
 
-from depportal.apple.client import JSON_CONTENT_TYPE, DEPClient, LocalSessionStore, RedisSessionStore  # noqa: E402
+from depportal.apple.client import JSON_CONTENT_TYPE, DEPClient  # noqa: E402
 from depportal.apple.ratelimit import LocalRateLimiter, RedisRateLimiter, SlotTable  # noqa: E402
+from depportal.apple.secrets_cache import LocalSecretCache, RedisSecretCache  # noqa: E402
 from depsim.control import DepSimControl  # noqa: E402
 from depsim.server import start_in_thread  # noqa: E402
 
@@ -66,9 +67,9 @@ def client_fetch(base_url: str, creds: SimpleNamespace, round_no: int, redis_url
     """
     if redis_url:
         limiter = RedisRateLimiter(None, None, redis_url=redis_url, prefix="bench-ratelimit")
-        store = RedisSessionStore(redis_url, prefix="bench-dep-session")
+        store = RedisSecretCache(redis_url, prefix="bench-dep-session")
     else:
-        limiter, store = LocalRateLimiter(None, None, table=SlotTable()), LocalSessionStore()
+        limiter, store = LocalRateLimiter(None, None, table=SlotTable()), LocalSecretCache()
     client = DEPClient(
         creds,
         key=f"bench:{round_no}",

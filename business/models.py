@@ -34,6 +34,14 @@ class BusinessConnection(models.Model):
     last_error_code = models.CharField(max_length=64, blank=True)
     last_error_message = models.TextField(blank=True)
     inventory_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The inventory refresh under way: set while one runs (one at a time, held by its heartbeat), with its
+    # progress; the claim counter fences out a run whose lease another has taken over.
+    inventory_refresh_started_at = models.DateTimeField(null=True, blank=True)
+    inventory_refresh_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    inventory_refresh_pages = models.PositiveIntegerField(default=0)
+    inventory_refresh_devices = models.PositiveIntegerField(default=0)
+    inventory_refresh_attempt = models.PositiveIntegerField(default=0)
+    inventory_refresh_error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -78,6 +86,10 @@ class OrgDevice(models.Model):
     status = models.CharField(max_length=16, blank=True, db_index=True)
     added_to_org_at = models.DateTimeField(null=True, blank=True)
     updated_at_apple = models.DateTimeField(null=True, blank=True)
+    # The device's MDM migration as Apple's orgDevices resource gives it (MdmMigrationStatus: REQUESTED,
+    # STARTED, SUCCESS, FAILED); empty where Apple gives none.
+    migration_status = models.CharField(max_length=16, blank=True)
+    migration_deadline_at_apple = models.DateTimeField(null=True, blank=True)
     server = models.ForeignKey(BusinessServer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     refreshed_at = models.DateTimeField()
 

@@ -3,8 +3,11 @@
 import base64
 import binascii
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from business.models import BusinessConnection, BusinessServer, DeviceActivity, OrgDevice
 from devices.models import Device
@@ -23,6 +26,14 @@ HOLDERS = {
 class InventoryPage:
     rows: list[OrgDevice]
     next_cursor: str | None
+
+
+def inventory_refresh_running(connection: BusinessConnection, *, now: datetime | None = None) -> bool:
+    """A refresh holds the lease (its heartbeat is younger than the lease); a dead worker's run expires."""
+    heartbeat = connection.inventory_refresh_heartbeat_at
+    if connection.inventory_refresh_started_at is None or heartbeat is None:
+        return False
+    return heartbeat > (now or timezone.now()) - timedelta(seconds=settings.BUSINESS_INVENTORY_LEASE_S)
 
 
 def server_list(connection: BusinessConnection) -> QuerySet[BusinessServer]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from business.models import (
@@ -31,6 +32,7 @@ from business.models import (
     OrgDevice,
     WebhookSync,
 )
+from business.selectors import inventory_refresh_running
 from depportal.apple import AppleError
 from depportal.apple.business import BusinessClient, kind_for_client_id, load_private_key
 from depportal.audit.services import audit_record
@@ -51,8 +53,20 @@ MIGRATION_DEADLINE_MAX_DAYS = 90
 INTERACTIVE_DEADLINE_S = 30
 ACTIVITY_DEADLINE_S = 15 * 60
 WEBHOOK_EVENTS = ["ORG_DEVICE_ATTRIBUTE_CHANGED", "ORG_DEVICE_RELATIONSHIP_ASSIGNED_SERVER_CHANGED"]
-# Where depsim and Apple's examples differ from nothing documented, this is the signature header we verify.
-SIGNATURE_HEADER = "X-Apple-Signature"
+# How Apple signs a delivery. "Understanding webhook events"
+# (https://developer.apple.com/documentation/apple-school-and-business-manager-api/understanding-apple-business-api-webhook-events)
+# has a section "Set up notification authentication" for Apple Business webhooks, created with a `secret` like
+# App Store Connect's; only its heading could be read here. App Store Connect's section of the same name
+# (https://developer.apple.com/documentation/appstoreconnectapi/configuring-webhook-notifications) documents the
+# scheme in full: an `x-apple-signature` header holding "hmacsha256=" and the hex HMAC-SHA256 of the raw body
+# keyed with the secret. We verify exactly that, and trust nothing else in the body: it only names the devices
+# and servers whose tokens to sync, and the sync reads their state from Apple. A replayed delivery therefore
+# changes nothing but an extra (debounced) sync.
+SIGNATURE_HEADER = "x-apple-signature"
+SIGNATURE_PREFIX = "hmacsha256="
+MAX_WEBHOOK_BODY_BYTES = 256 * 1024
+# A delivery naming more devices than this syncs every linked token instead of looking each one up.
+MAX_WEBHOOK_SUBJECTS = 1000
 _SERIAL = re.compile(r"^[A-Z0-9]{8,20}$")
 _SPLIT = re.compile(r"[\s,;]+")
 
@@ -180,8 +194,10 @@ def _normalised_uuid(value: str) -> str:
 def _link_servers(connection: BusinessConnection, client: BusinessClient) -> dict[str, BusinessServer]:
     """Upsert the organisation's MDM servers; a server is the portal token's when their ids agree.
 
-    Apple does not document how an mdmServers id relates to the DEP service's server_uuid; its examples show
-    32 hex digits, so we compare both without dashes and fall back to the server name.
+    Apple gives each server an `id`, `serverName` and `serverType`
+    (https://developer.apple.com/documentation/applebusinessapi/get-mdm-servers) but does not say how the id
+    relates to the DEP service's server_uuid; its examples show 32 hex digits, so we compare both without
+    dashes and fall back to the server name (the DEP account's server_name).
     """
     tokens = list(EnrollmentProgramToken.objects.exclude(server_uuid=""))
     by_uuid = {_normalised_uuid(t.server_uuid): t for t in tokens}
@@ -230,16 +246,103 @@ def _device_fields(attributes: dict) -> dict:
         "status": text("status", 16),
         "added_to_org_at": _parse_time(attributes.get("addedToOrgDateTime")),
         "updated_at_apple": _parse_time(attributes.get("updatedDateTime")),
+        # https://developer.apple.com/documentation/applebusinessapi/mdmmigrationstatus; the attribute names
+        # are those public clients of Apple Business API 2.3 read (Apple's attributes page was not readable).
+        "migration_status": text("mdmMigrationStatus", 16),
+        "migration_deadline_at_apple": _parse_time(attributes.get("mdmMigrationDeadlineDateTime")),
     }
 
 
+class RefreshLost(Exception):
+    """Another run took over this refresh's lease: this one stops writing."""
+
+
+def inventory_refresh_request(*, actor, connection: BusinessConnection) -> BusinessConnection:
+    """Refresh now (console and API); refused while one runs, so two never read Apple at once."""
+    from business.tasks import inventory_refresh_task
+
+    connection.refresh_from_db()
+    if inventory_refresh_running(connection):
+        raise Conflict(
+            f"The inventory is already being read from Apple ({connection.inventory_refresh_pages} pages, "
+            f"{connection.inventory_refresh_devices} devices so far). Wait for it to end."
+        )
+    with transaction.atomic():
+        _audit(actor, "inventory_refresh", connection, {})
+        connection_id = connection.pk
+        transaction.on_commit(lambda: inventory_refresh_task.delay(connection_id))
+    return connection
+
+
+def _claim_refresh(connection: BusinessConnection) -> int | None:
+    """Take the refresh lease: free, or left by a run whose heartbeat stopped. The claim number, or None."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.BUSINESS_INVENTORY_LEASE_S)
+    claimed = (
+        BusinessConnection.objects.filter(pk=connection.pk)
+        .filter(Q(inventory_refresh_started_at__isnull=True) | Q(inventory_refresh_heartbeat_at__lt=stale))
+        .update(
+            inventory_refresh_started_at=now,
+            inventory_refresh_heartbeat_at=now,
+            inventory_refresh_pages=0,
+            inventory_refresh_devices=0,
+            inventory_refresh_error="",
+            inventory_refresh_attempt=F("inventory_refresh_attempt") + 1,
+        )
+    )
+    if not claimed:
+        return None
+    return BusinessConnection.objects.values_list("inventory_refresh_attempt", flat=True).get(pk=connection.pk)
+
+
+def _refresh_progress(connection: BusinessConnection, attempt: int, **progress) -> None:
+    updated = BusinessConnection.objects.filter(pk=connection.pk, inventory_refresh_attempt=attempt).update(
+        inventory_refresh_heartbeat_at=timezone.now(), **progress
+    )
+    if not updated:
+        raise RefreshLost
+
+
 def inventory_refresh(*, connection: BusinessConnection) -> dict:
-    """Walk every orgDevices page and every server's serials; devices Apple no longer lists are dropped."""
+    """Walk every orgDevices page and every server's serials; devices Apple no longer lists are dropped.
+
+    One refresh at a time (beat, console and API alike): a second one finds the lease taken and does nothing.
+    Progress (pages and devices so far) is written after every page.
+    """
+    attempt = _claim_refresh(connection)
+    if attempt is None:
+        return {"status": "already_running"}
     started = timezone.now()
+    try:
+        outcome = _walk_inventory(connection, attempt, started)
+    except RefreshLost:
+        return {"status": "taken_over"}
+    except AppleError as error:
+        BusinessConnection.objects.filter(pk=connection.pk, inventory_refresh_attempt=attempt).update(
+            inventory_refresh_started_at=None, inventory_refresh_error=error.message
+        )
+        raise
+    except Exception:
+        BusinessConnection.objects.filter(pk=connection.pk, inventory_refresh_attempt=attempt).update(
+            inventory_refresh_started_at=None,
+            inventory_refresh_error="The portal failed while reading the inventory; the next refresh starts over.",
+        )
+        raise
+    removed, _ = OrgDevice.objects.filter(connection=connection, refreshed_at__lt=started).delete()
+    finished = BusinessConnection.objects.filter(pk=connection.pk, inventory_refresh_attempt=attempt).update(
+        inventory_refreshed_at=timezone.now(), inventory_refresh_started_at=None, state=ConnectionState.ACTIVE
+    )
+    if not finished:
+        return {"status": "taken_over"}
+    connection.refresh_from_db()
+    return {"status": "done", **outcome, "removed": removed}
+
+
+def _walk_inventory(connection: BusinessConnection, attempt: int, started: datetime) -> dict:
     with connection_client(connection) as client:
         try:
             servers = _link_servers(connection, client)
-            seen = 0
+            seen = pages = 0
             for page in client.org_device_pages():
                 rows = []
                 for item in page.data:
@@ -258,22 +361,30 @@ def inventory_refresh(*, connection: BusinessConnection) -> dict:
                     update_fields=[*_device_fields({}), "refreshed_at"],
                 )
                 seen += len(rows)
+                pages += 1
+                _refresh_progress(connection, attempt, inventory_refresh_pages=pages, inventory_refresh_devices=seen)
             OrgDevice.objects.filter(connection=connection).update(server=None)
             for apple_id, server in servers.items():
-                serials = list(client.server_device_serials(apple_id))
-                for start in range(0, len(serials), 5000):
-                    OrgDevice.objects.filter(
-                        connection=connection, serial_number__in=serials[start : start + 5000]
-                    ).update(server=server)
+                batch: list[str] = []
+                for serial in client.server_device_serials(apple_id):
+                    batch.append(serial)
+                    if len(batch) == 5000:
+                        _link_devices(connection, server, batch)
+                        # A server with many devices takes many pages: the lease must not lapse meanwhile.
+                        _refresh_progress(connection, attempt)
+                        batch = []
+                _link_devices(connection, server, batch)
+                _refresh_progress(connection, attempt)
         except AppleError as error:
             _record_error(connection, error)
             raise
         _note_token(connection, client)
-    removed, _ = OrgDevice.objects.filter(connection=connection, refreshed_at__lt=started).delete()
-    connection.inventory_refreshed_at = timezone.now()
-    connection.state = ConnectionState.ACTIVE
-    connection.save(update_fields=["inventory_refreshed_at", "state"])
-    return {"devices": seen, "removed": removed, "servers": len(servers)}
+    return {"devices": seen, "pages": pages, "servers": len(servers)}
+
+
+def _link_devices(connection: BusinessConnection, server: BusinessServer, serials: list[str]) -> None:
+    if serials:
+        OrgDevice.objects.filter(connection=connection, serial_number__in=serials).update(server=server)
 
 
 def device_apple_care(*, connection: BusinessConnection, serial: str) -> list[dict]:
@@ -487,19 +598,44 @@ def _fail(activity: DeviceActivity, message: str) -> None:
     activity.save()
 
 
-def _send_and_wait(activity: DeviceActivity, client: BusinessClient, deadline: float) -> None:
+def _batches(activity: DeviceActivity) -> list[tuple[str | None, list[str]]]:
+    """The (MDM server id, serials) of each Apple activity, in a fixed order so a resumed run skips those sent.
+
+    Apple's example for "Assign or Unassign Devices" names the mdmServer in both cases
+    (https://developer.apple.com/documentation/applebusinessapi/create-an-orgdeviceactivity), so an unassignment
+    goes to each server the devices are on, in batches of its own.
+    """
+    if activity.kind != ActivityKind.UNASSIGN:
+        server_id = activity.server.apple_id if activity.server else None
+        groups = [(server_id, list(activity.serials))]
+    else:
+        on_server = dict(
+            OrgDevice.objects.filter(
+                connection=activity.connection, serial_number__in=activity.serials, server__isnull=False
+            ).values_list("serial_number", "server__apple_id")
+        )
+        by_server: dict[str, list[str]] = {}
+        for serial in activity.serials:
+            if serial in on_server:
+                by_server.setdefault(on_server[serial], []).append(serial)
+        groups = sorted(by_server.items())
+    return [
+        (server_id, serials[start : start + ACTIVITY_CHUNK])
+        for server_id, serials in groups
+        for start in range(0, len(serials), ACTIVITY_CHUNK)
+    ]
+
+
+def _send_and_wait(activity: DeviceActivity, client: BusinessClient, deadline: float) -> dict[str, str]:
     activity_type = APPLE_ACTIVITY_TYPES[activity.kind]
     metadata = None
     if activity.migration_deadline:
         if activity.kind == ActivityKind.ASSIGN:
             activity_type = ASSIGN_WITH_DEADLINE
         metadata = {"mdmMigrationDeadlineDateTime": activity.migration_deadline.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
-    server_id = activity.server.apple_id if activity.server else None
     ids = list(activity.apple_activity_ids)
-    for start in range(len(ids) * ACTIVITY_CHUNK, len(activity.serials), ACTIVITY_CHUNK):
-        created = client.create_activity(
-            activity_type, activity.serials[start : start + ACTIVITY_CHUNK], server_id=server_id, metadata=metadata
-        )
+    for server_id, serials in _batches(activity)[len(ids) :]:
+        created = client.create_activity(activity_type, serials, server_id=server_id, metadata=metadata)
         ids.append(created["id"])
         DeviceActivity.objects.filter(pk=activity.pk).update(apple_activity_ids=ids)
     activity.apple_activity_ids = ids
@@ -530,9 +666,10 @@ def _status_summary(statuses: dict[str, str]) -> str:
 def _results(activity: DeviceActivity, client: BusinessClient, statuses: dict[str, str]) -> dict[str, str]:
     """Per-device outcome read back from Apple's resources (the activity log's CSV columns are not documented)."""
     if activity.kind in (ActivityKind.UPDATE_DEADLINE, ActivityKind.CANCEL_MIGRATION):
-        # No documented resource attribute shows a migration, so each chunk's outcome stands for its devices.
+        # Apple's activity log columns are not documented, so each chunk's outcome stands for its devices; each
+        # device's own migration status (mdmMigrationStatus) comes with the next inventory refresh.
         results = {}
-        for index, apple_id in enumerate(activity.apple_activity_ids):
+        for apple_id, (_, chunk) in zip(activity.apple_activity_ids, _batches(activity), strict=False):
             status = statuses.get(apple_id, "")
             outcome = (
                 "success"
@@ -541,7 +678,6 @@ def _results(activity: DeviceActivity, client: BusinessClient, statuses: dict[st
                 if "COMPLETED_WITH_FAILURE" in status
                 else "failed"
             )
-            chunk = activity.serials[index * ACTIVITY_CHUNK : (index + 1) * ACTIVITY_CHUNK]
             results.update(dict.fromkeys(chunk, outcome))
         return results
     if activity.kind == ActivityKind.ASSIGN:
@@ -622,20 +758,33 @@ class WebhookRejected(ApplicationError):
     status = 401
 
 
+class WebhookTooLarge(ApplicationError):
+    code = "webhook_too_large"
+    status = 413
+
+
+def webhook_signature(*, secret: bytes, body: bytes) -> str:
+    """The `x-apple-signature` value Apple sends for `body` (see SIGNATURE_HEADER)."""
+    return SIGNATURE_PREFIX + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
 def webhook_receive(*, body: bytes, signature: str) -> dict:
     """Verify a delivery's signature, then queue a debounced delta sync of every token it concerns."""
     connection = connection_get()
     if connection is None or not connection.webhook_secret_encrypted:
         raise WebhookRejected("No Apple Business webhook is configured.")
-    secret = crypto.decrypt(connection.webhook_secret_encrypted)
-    expected = "hmacsha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, (signature or "").strip()):
+    if len(body) > MAX_WEBHOOK_BODY_BYTES:
+        raise WebhookTooLarge("The webhook delivery is larger than any Apple sends.")
+    expected = webhook_signature(secret=crypto.decrypt(connection.webhook_secret_encrypted), body=body)
+    if not hmac.compare_digest(expected.encode(), (signature or "").strip().encode("utf-8", "replace")):
         raise WebhookRejected("The webhook signature does not match.")
     try:
         delivery = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApplicationError("The webhook body is not JSON.") from None
     serials, server_ids = _event_subjects(delivery)
+    if len(serials) + len(server_ids) > MAX_WEBHOOK_SUBJECTS:
+        serials, server_ids = set(), set()
     if server_ids - set(BusinessServer.objects.filter(connection=connection).values_list("apple_id", flat=True)):
         # A server created or renamed since the last inventory read: learn it so its token is found.
         try:

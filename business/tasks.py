@@ -17,6 +17,13 @@ def inventory_refresh_task(connection_id: int) -> dict:
     return services.inventory_refresh(connection=connection) if connection else {"connection": None}
 
 
+@shared_task(acks_late=True, soft_time_limit=30 * 60)
+def inventory_refresh_scheduled_task() -> dict:
+    """The beat's refresh of the organisation's inventory (none while another refresh holds the lease)."""
+    connection = services.connection_get()
+    return services.inventory_refresh(connection=connection) if connection else {"connection": None}
+
+
 @shared_task
 def webhook_sync_due_task(token_id: int) -> dict:
     return services.webhook_sync_due(token_id=token_id)

@@ -48,6 +48,12 @@ class ConnectionView(_BusinessMixin, TemplateView):
     def get_breadcrumbs(self):
         return [*CRUMBS, ("Apple Business", None)]
 
+    def get_template_names(self):
+        # The inventory panel polls itself while a refresh runs.
+        if self.request.headers.get("HX-Request") and self.connection:
+            return ["business/_inventory_progress.html"]
+        return [self.template_name]
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.setdefault("form", ConnectionForm())
@@ -59,6 +65,8 @@ class ConnectionView(_BusinessMixin, TemplateView):
             context["servers"] = selectors.server_list(self.connection)
             context["activities"] = selectors.activity_list(self.connection)[:10]
             context["device_total"] = OrgDevice.objects.filter(connection=self.connection).count()
+            context["refresh_running"] = selectors.inventory_refresh_running(self.connection)
+            context["refresh_every_hours"] = max(1, settings.BUSINESS_INVENTORY_REFRESH_S // 3600)
             context["webhook_window_minutes"] = max(1, settings.BUSINESS_WEBHOOK_WINDOW_S // 60)
         return context
 
@@ -73,10 +81,12 @@ class ConnectionView(_BusinessMixin, TemplateView):
             else:
                 messages.error(request, connection.last_error_message)
         elif action == "refresh":
-            from business.tasks import inventory_refresh_task
-
-            inventory_refresh_task.delay(self.connection.pk)
-            messages.success(request, "Reading the organisation's inventory from Apple; this page shows when it ends.")
+            try:
+                services.inventory_refresh_request(actor=request.user, connection=self.connection)
+            except ApplicationError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, "Reading the organisation's inventory from Apple; its progress shows here.")
         elif action == "webhook":
             form = WebhookForm(request.POST)
             if not form.is_valid():

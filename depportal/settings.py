@@ -297,6 +297,14 @@ APPLE_BUSINESS_TOKEN_URL = env("APPLE_BUSINESS_TOKEN_URL", "")
 # share one delta sync.
 BUSINESS_ACTIVITY_POLL_S = env_int("BUSINESS_ACTIVITY_POLL_S", 5)
 BUSINESS_WEBHOOK_WINDOW_S = env_int("BUSINESS_WEBHOOK_WINDOW_S", 300)
+# The organisation's inventory is read again on this schedule (and on demand); a refresh whose heartbeat is
+# older than the lease has lost its worker and the next one takes over.
+BUSINESS_INVENTORY_REFRESH_S = env_int("BUSINESS_INVENTORY_REFRESH_S", 6 * 3600)
+BUSINESS_INVENTORY_LEASE_S = env_int("BUSINESS_INVENTORY_LEASE_S", 300)
+CELERY_BEAT_SCHEDULE["business-inventory-refresh"] = {
+    "task": "business.tasks.inventory_refresh_scheduled_task",
+    "schedule": float(BUSINESS_INVENTORY_REFRESH_S),
+}
 # How long the key pair of an add-token wizard stays usable (the wizard shows the deadline).
 DEP_TOKEN_WIZARD_TTL_S = env_int("DEP_TOKEN_WIZARD_TTL_S", 3600)
 # Enrollment profiles per token: the seed's 100 by default; Intune's current limit is 1,000.

@@ -11,9 +11,12 @@ Written from Apple's pages (read December 2026):
 - https://developer.apple.com/documentation/applebusinessapi/create-a-webhook and .../webhookeventtype
 - https://developer.apple.com/documentation/applebusinessapi/applecarecoverage/attributes-data.dictionary
 - https://developer.apple.com/documentation/applebusinessapi/errorresponse
+- https://developer.apple.com/documentation/apple-school-and-business-manager-api/understanding-apple-business-api-webhook-events
+  (a delivery is a WebhookDelivery linking a WebhookEvent whose `payload` is a JSON string) and, for the
+  signature, https://developer.apple.com/documentation/appstoreconnectapi/configuring-webhook-notifications
 What those pages do not say, and is therefore this simulator's own choice: the cursor format, the 1-hour
-token lifetime (as micromdm/nanoaxm reads it), the 401 error code, how soon an activity completes, the JSON of
-a webhook delivery and its signature header (Apple's page on authenticating deliveries could not be read).
+token lifetime (as micromdm/nanoaxm reads it), the 401 error code, how soon an activity completes, and the
+fields inside an event's payload (only the heading of Apple Business's authentication section was readable).
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ ACCESS_TOKEN_TTL = 3600
 PAGE_DEFAULT = 100
 PAGE_MAX = 1000
 MIGRATION_DEADLINE_MAX_DAYS = 90
-SIGNATURE_HEADER = "X-Apple-Signature"
+# Apple Business's "Set up notification authentication" (understanding-apple-business-api-webhook-events) as
+# App Store Connect's page of that name spells it out: hex HMAC-SHA256 of the raw body keyed with the secret.
+SIGNATURE_HEADER = "x-apple-signature"
 EVENT_SERVER_CHANGED = "ORG_DEVICE_RELATIONSHIP_ASSIGNED_SERVER_CHANGED"
 EVENT_ATTRIBUTE_CHANGED = "ORG_DEVICE_ATTRIBUTE_CHANGED"
 EVENT_TYPES = (
@@ -271,14 +276,17 @@ class BusinessState:
         return extra
 
     def set_order(self, serials: list[str], order_number: str, **fields: Any) -> int:
-        """Give devices an order number (and optional purchase fields), as a reseller's order would."""
+        """Give devices an order number (and optional purchase fields), as a reseller's order would.
+
+        The number is the mini ABM's own order record too, so "Choose devices by Order Number" there and
+        `orderNumber` here always agree."""
         done = 0
         for raw in serials:
             serial = normalise_serial(raw)
             if serial not in self.sim.devices:
                 raise ControlError(f"No device {serial!r} in the organisation.", status=404)
             extra = dict(self.extras_for(serial))
-            extra["orderNumber"] = order_number
+            self.sim.orders[serial] = order_number
             extra.update(
                 {k: v for k, v in fields.items() if k in ("orderDateTime", "partNumber", "purchaseSourceType")}
             )
@@ -304,7 +312,8 @@ class BusinessState:
             "productType": None,
             "deviceCapacity": None,
             "partNumber": extra["partNumber"],
-            "orderNumber": extra["orderNumber"],
+            # A demo order placed in the mini ABM is the device's order here as well.
+            "orderNumber": self.sim.orders.get(serial) or extra["orderNumber"],
             "color": fields.get("color"),
             "status": "ASSIGNED" if device.server_uuid else "UNASSIGNED",
             "orderDateTime": extra["orderDateTime"],
@@ -315,6 +324,9 @@ class BusinessState:
             "purchaseSourceType": extra["purchaseSourceType"],
             "wifiMacAddress": fields.get("wifi_mac_address"),
             "bluetoothMacAddress": fields.get("bluetooth_mac_address"),
+            # A scheduled migration shows until the device completes it (simulated devices never start one).
+            "mdmMigrationStatus": "REQUESTED" if fields.get("mdm_migration_deadline") else None,
+            "mdmMigrationDeadlineDateTime": fields.get("mdm_migration_deadline") or None,
         }
         return {"type": "orgDevices", "id": serial, "attributes": attributes}
 
@@ -370,6 +382,11 @@ class BusinessState:
                 "createdDateTime": iso(server.created_ts),
                 "updatedDateTime": iso(server.token_ts or server.created_ts),
             },
+            "relationships": {
+                "devices": {
+                    "links": {"self": f"/v1/mdmServers/{business_server_id(server.uuid)}/relationships/devices"}
+                }
+            },
         }
 
     def server_for_id(self, server_id: str):
@@ -399,7 +416,8 @@ class BusinessState:
                 409, "ENTITY_ERROR.RELATIONSHIP.INVALID", f"Unknown device serial numbers: {', '.join(unknown[:10])}"
             )
         server_id = None
-        if activity_type in ("ASSIGN_DEVICES", "ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE"):
+        # Apple's one example for assigning and unassigning names the mdmServer: both take it.
+        if activity_type in ("ASSIGN_DEVICES", "UNASSIGN_DEVICES", "ASSIGN_DEVICES_WITH_MDM_MIGRATION_DEADLINE"):
             server_data = (relationships.get("mdmServer") or {}).get("data") or {}
             server_id = server_data.get("id") if isinstance(server_data, dict) else None
             if not server_id or self.server_for_id(server_id) is None:
@@ -440,7 +458,12 @@ class BusinessState:
                 self.sim.assign_to_server(server.uuid, [serial])
                 if activity.deadline:
                     self.sim.update_device(serial, mdm_migration_deadline=activity.deadline)
-            elif kind == "UNASSIGN_DEVICES" and before:
+            elif kind == "UNASSIGN_DEVICES":
+                server = self.server_for_id(activity.server_id)
+                if before != server.uuid:
+                    # Only the server that has the device can give it up.
+                    activity.results[serial] = "FAILED"
+                    continue
                 self.sim.unassign_devices(before, [serial])
             elif kind == "RELEASE_DEVICES":
                 if before:

@@ -32,6 +32,16 @@ PLATFORMS = {
     "tvos": ("tvOS", ["AppleTV"]),
     "visionos": ("visionOS", ["Vision"]),
 }
+
+
+def platform_for_family(device_family: str) -> str | None:
+    """The profile platform of an Apple device family (None when Apple reported none we know)."""
+    for platform, (_, families) in PLATFORMS.items():
+        if device_family in families:
+            return platform
+    return None
+
+
 # The default list is what Apple assigns now and was not deleted here: the same devices the token's count counts.
 STATES = [
     ("", "Assigned by Apple"),

@@ -18,13 +18,11 @@ from depportal.core.spreadsheet import CSV_CONTENT_TYPE
 from devices import selectors, services
 from devices.columns import BY_KEY, COLUMNS, cell_text, parse_ordering
 from devices.csv_import import MATCHED, MAX_BYTES, OUTCOME_LABELS, decode_upload
-from devices.filters import FAMILIES, FAMILY_LABELS, OS_CHOICES, PLATFORMS, STATES
+from devices.filters import FAMILIES, FAMILY_LABELS, OS_CHOICES, PLATFORMS, STATES, platform_for_family
 from devices.forms import ColumnsForm, ImportForm
 from devices.models import Device, ProfileStatus
 from devices.rendering import device_rows_html
-from profiles import assignment
-from profiles.assignment import platform_for_family
-from profiles.models import EnrollmentProfile
+from profiles import selectors as profile_selectors
 from tokens import selectors as token_selectors
 from tokens.models import EnrollmentProgramToken, TokenState
 
@@ -99,20 +97,6 @@ def _export_response(queryset, columns: list[str], name: str) -> StreamingHttpRe
     return response
 
 
-def _visible_profiles(user, token=None):
-    profiles = scoped(EnrollmentProfile.objects.all(), user)
-    if token is not None:
-        profiles = profiles.filter(token=token)
-    return profiles.order_by("token__name", "name")
-
-
-def _assignable_profiles(user, token=None):
-    profiles = scoped(EnrollmentProfile.objects.all(), user, CHANGE).exclude(profile_uuid="")
-    if token is not None:
-        profiles = profiles.filter(token=token)
-    return profiles.select_related("token").order_by("token__name", "name")
-
-
 def _options(choices, current) -> list[tuple[str, str, bool]]:
     """(value, label, selected) for a select; the template then does no lookups per option."""
     current = "" if current is None else str(current)
@@ -123,14 +107,18 @@ def _filter_options(request, filterset, token) -> dict:
     """Every select of the filter bar and the bulk bar, from two small queries (values, not model instances)."""
     data = filterset.form.data
     user = request.user
-    visible = list(_visible_profiles(user, token).values_list("pk", "name", "token__name", "profile_uuid", "token_id"))
+    visible = list(
+        profile_selectors.profile_choices(user=user, token=token).values_list(
+            "pk", "name", "token__name", "profile_uuid", "token_id"
+        )
+    )
     labels = {pk: (name if token else f"{token_name}: {name}") for pk, name, token_name, _, _ in visible}
     if not can(user, CHANGE):
         assignable = []
     elif is_administrator(user):
         assignable = [pk for pk, _, _, uuid, _ in visible if uuid]
     else:
-        assignable = list(_assignable_profiles(user, token).values_list("pk", flat=True))
+        assignable = list(profile_selectors.profile_assignable(user=user, token=token).values_list("pk", flat=True))
     tokens = [] if token else list(filterset.filters["token"].get_queryset(request).values_list("pk", "name"))
     return {
         "token_options": _options(tokens, data.get("token")),
@@ -252,11 +240,16 @@ class DeviceExportView(_DeviceListBase):
 
 
 class DeviceBulkView(_DeviceListBase):
-    """Bulk actions on the selected rows or on every device matching the list's filters."""
+    """Bulk actions on the selected rows or on every device matching the list's filters.
+
+    Export, delete and restore are the devices app's own; Assign and Unassign post to profiles.views'
+    DeviceAssignView, which extends this view with the assignment.
+    """
 
     template_name = "devices/bulk_confirm.html"
     required_action = CHANGE
     post_action = CHANGE
+    actions = ("delete", "restore")
 
     def required_action_for(self, request) -> str:
         return VIEW if request.POST.get("action") == "export" else CHANGE
@@ -281,22 +274,21 @@ class DeviceBulkView(_DeviceListBase):
                 self._selection(VIEW), selectors.device_columns_for(request.user), "devices-selected"
             )
         devices = self._selection(CHANGE)
-        if action not in ("assign", "unassign", "delete", "restore"):
+        if action not in self.actions:
             messages.error(request, "Choose an action.")
             return redirect(back)
-        profile = None
-        if action == "assign":
-            profile = _assignable_profiles(request.user).filter(pk=_int(request.POST.get("profile"))).first()
-            if profile is None:
-                messages.error(request, "Choose the profile to assign.")
-                return redirect(back)
-        if request.POST.get("confirm") != "yes" and action != "restore":
-            return self.render_to_response(self._preview(action, devices, profile, back))
         try:
+            profile = self.chosen_profile(action)
+            if request.POST.get("confirm") != "yes" and action != "restore":
+                return self.render_to_response(self._preview(action, devices, profile, back))
             return self._apply(action, devices, profile, back)
         except ApplicationError as error:
             messages.error(request, error.message)
             return redirect(back)
+
+    def chosen_profile(self, action: str):
+        """The profile the action gives the devices; none for the devices app's own actions."""
+        return None
 
     def _preview(self, action, devices, profile, back):
         live = devices.filter(deleted_here_at__isnull=True)
@@ -329,22 +321,9 @@ class DeviceBulkView(_DeviceListBase):
                 "them to this MDM server until you unassign them there; the next full sync brings them back.",
             )
             return redirect(back)
-        if action == "restore":
-            count = services.device_restore(actor=request.user, devices=devices)
-            messages.success(request, f"{count} device{'s' if count != 1 else ''} restored.")
-            return redirect(back)
-        if action == "assign":
-            job = assignment.profile_assign_selected(actor=request.user, profile=profile, devices=devices)
-            return redirect("profiles:job_detail", pk=job.pk)
-        jobs = assignment.profile_unassign_selected(actor=request.user, devices=devices)
-        if len(jobs) == 1:
-            return redirect("profiles:job_detail", pk=jobs[0].pk)
-        messages.success(request, f"Unassignment started for {len(jobs)} tokens; see each token's jobs.")
+        count = services.device_restore(actor=request.user, devices=devices)
+        messages.success(request, f"{count} device{'s' if count != 1 else ''} restored.")
         return redirect(back)
-
-
-def _int(value) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
 
 
 class DeviceColumnsView(ConsoleMixin, View):
@@ -397,7 +376,7 @@ class DeviceDetailView(_DevicePage):
             # Intune's "Assign profile" on one device: its token's profiles at Apple, of its platform only.
             assign_profiles=[
                 profile
-                for profile in _assignable_profiles(self.request.user, token=device.token)
+                for profile in profile_selectors.profile_assignable(user=self.request.user, token=device.token)
                 if profile.platform == platform_for_family(device.device_family)
             ],
         )
@@ -471,7 +450,7 @@ class DeviceImportView(ConsoleMixin, TemplateView):
 
     def _form(self, data=None, files=None):
         tokens = scoped(EnrollmentProgramToken.objects.exclude(state=TokenState.PENDING), self.request.user)
-        profiles = _assignable_profiles(self.request.user, self.token)
+        profiles = profile_selectors.profile_assignable(user=self.request.user, token=self.token)
         initial = {"token": self.token.pk} if self.token else {}
         if self.request.GET.get("profile"):
             initial["profile"] = self.request.GET["profile"]
@@ -514,10 +493,9 @@ class DeviceImportView(ConsoleMixin, TemplateView):
 
 
 class DeviceImportDetailView(ConsoleMixin, TemplateView):
-    """The import's preview: what will be applied, what will not and why; confirming starts the assignment."""
+    """The import's preview: what will be applied, what will not and why (profiles.views confirms it)."""
 
     template_name = "devices/import_preview.html"
-    post_action = CHANGE
 
     def load(self, request, *args, **kwargs):
         self.device_import = selectors.device_import_get(user=request.user, pk=kwargs["pk"])
@@ -549,15 +527,6 @@ class DeviceImportDetailView(ConsoleMixin, TemplateView):
             not_applied_total=len(rows) - device_import.counts.get(MATCHED, 0),
         )
         return context
-
-    def post(self, request, pk):
-        device_import = selectors.device_import_get(user=request.user, pk=pk, action=CHANGE)
-        try:
-            job = assignment.device_import_confirm(actor=request.user, device_import=device_import)
-        except ApplicationError as error:
-            messages.error(request, error.message)
-            return redirect("devices:device_import_detail", pk=pk)
-        return redirect("profiles:job_detail", pk=job.pk)
 
 
 class DeviceImportReportView(ConsoleMixin, View):

@@ -18,7 +18,7 @@ from depportal.apple.client import MAX_SERIALS_PER_CALL
 from depportal.audit.services import audit_record
 from depportal.core.exceptions import ApplicationError, Conflict
 from devices.csv_import import MATCHED
-from devices.filters import FAMILIES, PLATFORMS
+from devices.filters import FAMILIES, platform_for_family
 from devices.models import Device, DeviceImport, ProfileStatus
 from profiles.models import AssignmentJob, EnrollmentProfile, JobAction, JobState, Platform
 from tokens.models import EnrollmentProgramToken
@@ -52,14 +52,6 @@ def split_known(token: EnrollmentProgramToken, serials: list[str]) -> tuple[list
         )
     )
     return [s for s in serials if s in known], [s for s in serials if s not in known]
-
-
-def platform_for_family(device_family: str) -> str | None:
-    """The profile platform of an Apple device family (None when Apple reported none we know)."""
-    for platform, (_, families) in PLATFORMS.items():
-        if device_family in families:
-            return platform
-    return None
 
 
 def profile_devices_using(profile: EnrollmentProfile, uuid: str | None = None) -> QuerySet[Device]:

@@ -1,6 +1,6 @@
 from django.db.models import Count, Q, QuerySet
 
-from depportal.accounts.roles import VIEW
+from depportal.accounts.roles import CHANGE, VIEW
 from depportal.accounts.scoping import get_scoped, scoped
 from devices.models import Device
 from profiles.models import AssignmentJob, ConfiguratorCertificate, EnrollmentProfile, VppToken
@@ -16,6 +16,22 @@ def profile_list(*, user, token=None, search: str = "", platform: str = "") -> Q
     if search:
         queryset = queryset.filter(Q(name__icontains=search) | Q(description__icontains=search))
     return queryset.annotate(devices_assigned=Count("devices", distinct=True)).order_by("name", "pk")
+
+
+def profile_choices(*, user, token=None) -> QuerySet[EnrollmentProfile]:
+    """Profiles the user may see, for pickers and filters: by token name, then name."""
+    profiles = scoped(EnrollmentProfile.objects.all(), user)
+    if token is not None:
+        profiles = profiles.filter(token=token)
+    return profiles.order_by("token__name", "name")
+
+
+def profile_assignable(*, user, token=None) -> QuerySet[EnrollmentProfile]:
+    """Profiles the user may assign (a change role on their token) and Apple knows (pushed)."""
+    profiles = scoped(EnrollmentProfile.objects.all(), user, CHANGE).exclude(profile_uuid="")
+    if token is not None:
+        profiles = profiles.filter(token=token)
+    return profiles.select_related("token").order_by("token__name", "name")
 
 
 def profile_get(*, user, pk: int, action: str = VIEW) -> EnrollmentProfile:

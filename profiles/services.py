@@ -16,13 +16,13 @@ from depportal.accounts.scoping import scoped
 from depportal.apple import AppleError
 from depportal.audit.services import audit_record
 from depportal.core.exceptions import ApplicationError, Conflict
+from devices.filters import platform_for_family
 from devices.models import Device, ProfileStatus
 from profiles.apple_json import apple_profile_json
 from profiles.assignment import (  # noqa: F401 - re-exported
     assignment_preview,
     assignment_retry_due,
     assignment_run,
-    platform_for_family,
     profile_assign_devices,
     profile_devices_using,
     profile_unassign_devices,

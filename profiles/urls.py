@@ -7,6 +7,9 @@ from profiles import views
 app_name = "profiles"
 
 urlpatterns = [
+    # The device list's and a device page's Assign and Unassign, and an import's confirmation.
+    path("devices/bulk/assign/", views.DeviceAssignView.as_view(), name="device_assign"),
+    path("devices/imports/<int:pk>/confirm/", views.DeviceImportConfirmView.as_view(), name="device_import_confirm"),
     path("vpp-tokens/", views.VppTokenListView.as_view(), name="vpp_token_list"),
     path("vpp-tokens/upload/", views.VppTokenUploadView.as_view(), name="vpp_token_upload"),
     path("vpp-tokens/<int:pk>/", views.VppTokenEditView.as_view(), name="vpp_token_edit"),

@@ -14,8 +14,10 @@ from django.views.generic import TemplateView
 from depportal.accounts.roles import CHANGE
 from depportal.core.console import ConsoleMixin, ServiceFormView, apply_error
 from depportal.core.exceptions import ApplicationError
+from devices import selectors as device_selectors
 from devices.filters import PLATFORMS
-from profiles import selectors, services
+from devices.views import DeviceBulkView
+from profiles import assignment, selectors, services
 from profiles.alerts import vpp_token_alerts
 from profiles.assignment import normalise_serials
 from profiles.forms import (
@@ -689,3 +691,46 @@ class CertificateDeleteView(ConsoleMixin, TemplateView):
         else:
             messages.success(request, f"The certificate {certificate} was deleted.")
         return redirect("profiles:vpp_token_list")
+
+
+class DeviceAssignView(DeviceBulkView):
+    """The device list's Assign and Unassign: its selection and preview, then profiles.assignment."""
+
+    actions = ("assign", "unassign")
+
+    def chosen_profile(self, action: str):
+        if action != "assign":
+            return None
+        pk = self.request.POST.get("profile", "")
+        profile = selectors.profile_assignable(user=self.request.user).filter(pk=pk if pk.isdigit() else None).first()
+        if profile is None:
+            raise ApplicationError("Choose the profile to assign.")
+        return profile
+
+    def _apply(self, action, devices, profile, back):
+        user = self.request.user
+        if action == "assign":
+            job = assignment.profile_assign_selected(actor=user, profile=profile, devices=devices)
+            return redirect("profiles:job_detail", pk=job.pk)
+        jobs = assignment.profile_unassign_selected(actor=user, devices=devices)
+        if len(jobs) == 1:
+            return redirect("profiles:job_detail", pk=jobs[0].pk)
+        messages.success(self.request, f"Unassignment started for {len(jobs)} tokens; see each token's jobs.")
+        return redirect(back)
+
+
+class DeviceImportConfirmView(ConsoleMixin, View):
+    """Confirm a device import's preview: its matched devices get the import's profile."""
+
+    required_action = CHANGE
+    post_action = CHANGE
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        device_import = device_selectors.device_import_get(user=request.user, pk=pk, action=CHANGE)
+        try:
+            job = assignment.device_import_confirm(actor=request.user, device_import=device_import)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("devices:device_import_detail", pk=pk)
+        return redirect("profiles:job_detail", pk=job.pk)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from depportal.accounts.models import ScopeTag
 from depportal.accounts.scoping import can_see, scope_tags_for
 from depportal.apple import AccessDenied, AppleError, AuthenticationFailed, DEPClient, TermsNotSigned
-from depportal.apple.client import LocalSessionStore
+from depportal.apple.secrets_cache import LocalSecretCache
 from depportal.apple.tokenfile import (
     ServerTokenCredentials,
     TokenFileError,
@@ -318,7 +318,7 @@ def _fetch_account(token: EnrollmentProgramToken, credentials: ServerTokenCreden
         credentials,
         key=f"token:{token.pk}",
         deadline=time.monotonic() + INTERACTIVE_APPLE_DEADLINE_S,
-        session_store=LocalSessionStore(),
+        session_store=LocalSecretCache(),
     )
     try:
         return client.get_account()

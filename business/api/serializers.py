@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from business.models import ActivityKind, BusinessConnection, BusinessServer, DeviceActivity, OrgDevice
+from business.selectors import inventory_refresh_running
 from depportal.api.serializers import InputSerializer
 
 
@@ -10,8 +12,17 @@ class ConnectionInputSerializer(InputSerializer):
     private_key = serializers.FileField(help_text="The API account's private key (.pem).")
 
 
+class InventoryRefreshSerializer(serializers.Serializer):
+    running = serializers.BooleanField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    pages = serializers.IntegerField(help_text="Pages of Apple's orgDevices read so far (or by the last refresh).")
+    devices = serializers.IntegerField(help_text="Devices read so far (or by the last refresh).")
+    last_error = serializers.CharField()
+
+
 class ConnectionOutputSerializer(serializers.ModelSerializer):
     webhooks_enabled = serializers.SerializerMethodField()
+    inventory_refresh = serializers.SerializerMethodField()
 
     class Meta:
         model = BusinessConnection
@@ -25,12 +36,24 @@ class ConnectionOutputSerializer(serializers.ModelSerializer):
             "last_error_code",
             "last_error_message",
             "inventory_refreshed_at",
+            "inventory_refresh",
             "webhooks_enabled",
             "created_at",
         ]
 
     def get_webhooks_enabled(self, connection) -> bool:
         return bool(connection.webhook_id)
+
+    @extend_schema_field(InventoryRefreshSerializer)
+    def get_inventory_refresh(self, connection) -> dict:
+        running = inventory_refresh_running(connection)
+        return {
+            "running": running,
+            "started_at": connection.inventory_refresh_started_at if running else None,
+            "pages": connection.inventory_refresh_pages,
+            "devices": connection.inventory_refresh_devices,
+            "last_error": connection.inventory_refresh_error,
+        }
 
 
 class WebhookInputSerializer(InputSerializer):
@@ -66,6 +89,8 @@ class OrgDeviceSerializer(serializers.ModelSerializer):
             "status",
             "added_to_org_at",
             "updated_at_apple",
+            "migration_status",
+            "migration_deadline_at_apple",
             "server",
             "token",
         ]

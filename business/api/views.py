@@ -56,13 +56,13 @@ class ConnectionViewSet(viewsets.ViewSet):
         connection = services.connection_validate(actor=request.user, connection=_connection())
         return Response(s.ConnectionOutputSerializer(connection).data)
 
-    @extend_schema(request=None, responses={202: None})
+    @extend_schema(request=None, responses={202: s.ConnectionOutputSerializer})
     def refresh(self, request):
-        """Read the organisation's inventory from Apple again (in the background)."""
-        from business.tasks import inventory_refresh_task
+        """Read the organisation's inventory from Apple again (in the background; 409 while one runs).
 
-        inventory_refresh_task.delay(_connection().pk)
-        return Response({"detail": "Inventory refresh queued."}, status=status.HTTP_202_ACCEPTED)
+        Its progress is `inventory_refresh` of the connection."""
+        connection = services.inventory_refresh_request(actor=request.user, connection=_connection())
+        return Response(s.ConnectionOutputSerializer(connection).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=s.WebhookInputSerializer, responses=s.ConnectionOutputSerializer)
     def webhook(self, request):

@@ -7,15 +7,28 @@ Sources (read December 2026):
   key ID, `iss` and `sub` the client ID, `aud` Apple's v2 token URL, at most 180 days long; bearer tokens).
   Only the start of that page could be read here; the token URL, the `aud` value, the scopes `business.api` /
   `school.api` and the one-hour token lifetime are as micromdm/nanoaxm (client/oauth.go) uses them.
+  Public clients agree on that (micromdm/nanoaxm, hitoshiichikawa/apple-business-go, with live tests): POST
+  to /auth/oauth2/token, `aud` .../auth/oauth2/v2/token, `iss` = `sub` = the client ID.
 - Get Organization Devices: https://developer.apple.com/documentation/applebusinessapi/get-org-devices
-  (GET /v1/orgDevices, `limit` at most 1000, `links.next` / `meta.paging.nextCursor`; 400/401/403/429).
+  (GET /v1/orgDevices, `limit` at most 1000, `links.next` / `meta.paging.nextCursor`; 400/401/403/429; a 429
+  is retried after its Retry-After within the retry budget, through the shared rate limiter).
+- Get Device Management Services: https://developer.apple.com/documentation/applebusinessapi/get-mdm-servers
+  (each mdmServers resource has an opaque `id`, 32 upper-case hex digits in the examples, and `serverName`,
+  `serverType`, `createdDateTime`, `updatedDateTime`; nothing names the DEP server UUID, so the portal links
+  a server to its token by that id against the UUID without dashes, and else by name; default page 100).
 - Get the Device Serial Numbers for a Device Management Service:
   https://developer.apple.com/documentation/applebusinessapi/get-all-device-ids-for-an-mdmserver (limit 1000).
 - Assign or Unassign Devices ... or Release Devices:
   https://developer.apple.com/documentation/applebusinessapi/create-an-orgdeviceactivity (POST /v1/orgDeviceActivities,
   201; 409 for an unknown server or serial or a deadline out of range; migration deadline at most 90 days ahead).
 - OrgDeviceActivity.Attributes: https://developer.apple.com/documentation/applebusinessapi/orgdeviceactivity
-  (status COMPLETED / IN_PROGRESS / STOPPED / FAILED and its subStatus values).
+  (status COMPLETED / IN_PROGRESS / STOPPED / FAILED and its subStatus values); OrgDeviceActivityType:
+  https://developer.apple.com/documentation/applebusinessapi/orgdeviceactivitytype (the six activity types).
+- MdmMigrationStatus: https://developer.apple.com/documentation/applebusinessapi/mdmmigrationstatus
+  (REQUESTED / STARTED / SUCCESS / FAILED).
+- Webhooks: https://developer.apple.com/documentation/applebusinessapi/create-a-webhook and
+  https://developer.apple.com/documentation/apple-school-and-business-manager-api/understanding-apple-business-api-webhook-events
+  (how the portal verifies a delivery: business/services.py, SIGNATURE_HEADER).
 - AppleCareCoverage.Attributes: https://developer.apple.com/documentation/applebusinessapi/applecarecoverage/attributes-data.dictionary
 - ErrorResponse: https://developer.apple.com/documentation/applebusinessapi/errorresponse (errors[].code/detail).
 """
@@ -27,7 +40,6 @@ import hashlib
 import json
 import logging
 import random
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -52,7 +64,8 @@ from .errors import (
     Throttled,
     error_for_status,
 )
-from .ratelimit import RateLimiter, default_rate_limiter, redis_client
+from .ratelimit import RateLimiter, default_rate_limiter
+from .secrets_cache import SecretCache, default_secret_cache
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +81,7 @@ CLIENT_ID_PREFIXES = {"business": "BUSINESSAPI.", "school": "SCHOOLAPI."}
 MAX_PAGE_LIMIT = 1000
 # Renew the shared access token this long before Apple's expiry so no call carries one about to lapse.
 TOKEN_RENEW_MARGIN_S = 300
+TOKEN_CACHE_PREFIX = "depportal:business-token"
 # RFC 6749 section 5.2 error codes that mean the credentials themselves were refused.
 _REFUSED_CREDENTIAL_CODES = ("invalid_client", "invalid_grant", "unauthorized_client")
 
@@ -142,58 +156,22 @@ def client_assertion(
 # --- the shared access-token cache -------------------------------------------------------------------------
 
 
-class LocalTokenStore:
-    """Access tokens of this process, each until its own expiry."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[str, AccessToken] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> AccessToken | None:
-        with self._lock:
-            token = self._tokens.get(key)
-            return token if token and token.expires_at - TOKEN_RENEW_MARGIN_S > time.time() else None
-
-    def set(self, key: str, token: AccessToken) -> None:
-        with self._lock:
-            self._tokens[key] = token
-
-    def delete(self, key: str) -> None:
-        with self._lock:
-            self._tokens.pop(key, None)
-
-
-class RedisTokenStore:
-    """Access tokens in Redis, so every worker and web process of the portal shares one."""
-
-    def __init__(self, redis_url: str, prefix: str = "depportal:business-token") -> None:
-        self._redis = redis_client(redis_url)
-        self.prefix = prefix
-
-    def get(self, key: str) -> AccessToken | None:
-        raw = self._redis.get(f"{self.prefix}:{key}")
-        if not raw:
-            return None
+def _cached_token(cache: SecretCache, key: str) -> AccessToken | None:
+    raw = cache.get(key)
+    if raw is None:
+        return None
+    try:
         value = json.loads(raw)
-        return AccessToken(value["value"], float(value["expires_at"]))
-
-    def set(self, key: str, token: AccessToken) -> None:
-        ttl_ms = int((token.expires_at - TOKEN_RENEW_MARGIN_S - time.time()) * 1000)
-        if ttl_ms > 0:
-            payload = json.dumps({"value": token.value, "expires_at": token.expires_at})
-            self._redis.set(f"{self.prefix}:{key}", payload, px=ttl_ms)
-
-    def delete(self, key: str) -> None:
-        self._redis.delete(f"{self.prefix}:{key}")
+        return AccessToken(str(value["value"]), float(value["expires_at"]))
+    except (ValueError, KeyError, TypeError):
+        cache.delete(key)
+        return None
 
 
-TokenStore = LocalTokenStore | RedisTokenStore
-_local_tokens = LocalTokenStore()
-
-
-def default_token_store() -> TokenStore:
-    url = _setting("REDIS_URL", "") or ""
-    return RedisTokenStore(url) if url else _local_tokens
+def _cache_token(cache: SecretCache, key: str, token: AccessToken) -> None:
+    # Kept only until the renewal margin: a worker reading it then asks Apple for the next one.
+    ttl = token.expires_at - TOKEN_RENEW_MARGIN_S - time.time()
+    cache.set(key, json.dumps({"value": token.value, "expires_at": token.expires_at}), ttl_s=ttl)
 
 
 def error_from_body(text: str) -> tuple[str, str]:
@@ -232,7 +210,7 @@ class BusinessClient:
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
         rate_limiter: RateLimiter | None = None,
-        token_store: TokenStore | None = None,
+        token_store: SecretCache | None = None,
     ) -> None:
         self.kind = kind or kind_for_client_id(client_id) or "business"
         self.client_id = client_id
@@ -249,7 +227,11 @@ class BusinessClient:
         self.backoff_cap = backoff_cap
         self.random = random.Random()
         self.rate_limiter = rate_limiter if rate_limiter is not None else default_rate_limiter()
-        self.token_store = token_store if token_store is not None else default_token_store()
+        self.token_store = (
+            token_store
+            if token_store is not None
+            else default_secret_cache(_setting("REDIS_URL", "") or "", prefix=TOKEN_CACHE_PREFIX)
+        )
         self.key = key
         # A replaced key or client ID must not reuse the old credentials' token.
         identity = hashlib.sha256(f"{client_id}\0{key_id}\0".encode() + private_key_pem).hexdigest()[:16]
@@ -275,7 +257,7 @@ class BusinessClient:
     def access_token(self, *, renew: bool = False) -> AccessToken:
         """The shared cached token, or a new one from Apple (also when `renew`, e.g. after a 401)."""
         if not renew:
-            cached = self.token_store.get(self._token_key)
+            cached = _cached_token(self.token_store, self._token_key)
             if cached is not None:
                 self.token = cached
                 return cached
@@ -300,7 +282,7 @@ class BusinessClient:
         if not isinstance(value, str) or not value or not isinstance(expires_in, int | float):
             raise MalformedResponse("Apple's token answer carried no access token or lifetime.", status=200)
         token = AccessToken(value, time.time() + float(expires_in))
-        self.token_store.set(self._token_key, token)
+        _cache_token(self.token_store, self._token_key, token)
         self.token = token
         logger.info("New Apple Business API access token for %s", self.key)
         return token

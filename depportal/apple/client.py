@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 import random
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from .errors import (
     error_code_from_body,
     error_for_status,
 )
-from .ratelimit import RateLimiter, default_rate_limiter, redis_client
+from .ratelimit import RateLimiter, default_rate_limiter
+from .secrets_cache import SecretCache, default_secret_cache
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ MAX_PAGE_LIMIT = 1000
 # Apple documents no session lifetime; its simulator drops idle sessions after 3 minutes, so a shorter idle
 # lifetime in our cache means we normally renew before Apple would answer 401.
 SESSION_IDLE_TTL_S = 170
+SESSION_CACHE_PREFIX = "depportal:dep-session"
 _SESSION_PROBLEM_CODES = ("FORBIDDEN", "UNAUTHORIZED")
 _NOT_SESSION_CODES = ("T_C_NOT_SIGNED", "ACCESS_DENIED")
 
@@ -80,80 +81,6 @@ def _setting(name: str, default: Any) -> Any:
         return getattr(settings, name, default)
     except ImproperlyConfigured:
         return default
-
-
-# --- session token cache -------------------------------------------------------------------------------------
-
-
-class LocalSessionStore:
-    """In-process cache of auth session tokens with an idle lifetime."""
-
-    def __init__(self, idle_ttl: float = SESSION_IDLE_TTL_S) -> None:
-        self.idle_ttl = idle_ttl
-        self._tokens: dict[str, tuple[str, float]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        """The cached token for `key` (refreshing its idle lifetime), or None."""
-        with self._lock:
-            entry = self._tokens.get(key)
-            now = time.monotonic()
-            if entry is None or entry[1] <= now:
-                self._tokens.pop(key, None)
-                return None
-            self._tokens[key] = (entry[0], now + self.idle_ttl)
-            return entry[0]
-
-    def set(self, key: str, token: str) -> None:
-        """Cache `token` for `key`."""
-        with self._lock:
-            self._tokens[key] = (token, time.monotonic() + self.idle_ttl)
-
-    def delete(self, key: str) -> None:
-        """Forget the token for `key`."""
-        with self._lock:
-            self._tokens.pop(key, None)
-
-
-class RedisSessionStore:
-    """Session tokens in Redis, so every worker of a token shares one Apple session.
-
-    A session token acts for the MDM server until it expires, so it is sealed like the other secrets:
-    whoever reads Redis (a backup, a shared instance) gets nothing usable without the encryption key.
-    """
-
-    def __init__(self, redis_url: str, *, idle_ttl: float = SESSION_IDLE_TTL_S, prefix: str = "depportal:dep-session"):
-        self.idle_ttl = idle_ttl
-        self.prefix = prefix
-        self._redis = redis_client(redis_url)
-
-    def get(self, key: str) -> str | None:
-        """The cached token for `key` (refreshing its idle lifetime), or None."""
-        value = self._redis.getex(f"{self.prefix}:{key}", px=int(self.idle_ttl * 1000))
-        if not value:
-            return None
-        token = hooks.active_sealer().unseal(value.decode())
-        if token is None:  # sealed with a retired key, or damaged: Apple gives a new session
-            self.delete(key)
-        return token
-
-    def set(self, key: str, token: str) -> None:
-        """Cache `token` for `key`."""
-        self._redis.set(f"{self.prefix}:{key}", hooks.active_sealer().seal(token), px=int(self.idle_ttl * 1000))
-
-    def delete(self, key: str) -> None:
-        """Forget the token for `key`."""
-        self._redis.delete(f"{self.prefix}:{key}")
-
-
-SessionStore = LocalSessionStore | RedisSessionStore
-_local_store = LocalSessionStore()
-
-
-def default_session_store() -> SessionStore:
-    """Redis-backed when settings.REDIS_URL is set, else one store shared by the whole process."""
-    url = _setting("REDIS_URL", "") or ""
-    return RedisSessionStore(url) if url else _local_store
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
@@ -253,7 +180,7 @@ class DEPClient:
         backoff_base: float = 1.0,
         backoff_cap: float = 60.0,
         rate_limiter: RateLimiter | None = None,
-        session_store: SessionStore | None = None,
+        session_store: SecretCache | None = None,
     ) -> None:
         self.key = key
         self.base_url = (base_url or _setting("APPLE_DEP_BASE_URL", "https://mdmenrollment.apple.com")).rstrip("/")
@@ -269,7 +196,11 @@ class DEPClient:
         self.backoff_cap = backoff_cap
         self.random = random.Random()
         self.rate_limiter = rate_limiter if rate_limiter is not None else default_rate_limiter()
-        self.session_store = session_store if session_store is not None else default_session_store()
+        self.session_store = (
+            session_store
+            if session_store is not None
+            else default_secret_cache(_setting("REDIS_URL", "") or "", prefix=SESSION_CACHE_PREFIX)
+        )
         self._oauth = OAuth1(
             credentials.consumer_key,
             client_secret=credentials.consumer_secret,
@@ -455,13 +386,13 @@ class DEPClient:
 
     def _current_session(self) -> str:
         # The shared store wins over our own copy: another worker may have renewed the session meanwhile.
-        token = self.session_store.get(self._session_key) or self._new_session()
+        token = self.session_store.get(self._session_key, extend_s=SESSION_IDLE_TTL_S) or self._new_session()
         self._session_token = token
         return token
 
     def _renew_session(self, stale: str) -> str:
         # Another worker may already have replaced the stale token: reuse its session instead of making another.
-        shared = self.session_store.get(self._session_key)
+        shared = self.session_store.get(self._session_key, extend_s=SESSION_IDLE_TTL_S)
         token = shared if shared and shared != stale else self._new_session()
         self._session_token = token
         return token
@@ -477,7 +408,7 @@ class DEPClient:
         token = token.get("auth_session_token") if isinstance(token, dict) else None
         if not isinstance(token, str) or not token:
             raise MalformedResponse("Apple's GET /session answer carried no auth_session_token.", status=200)
-        self.session_store.set(self._session_key, token)
+        self.session_store.set(self._session_key, token, ttl_s=SESSION_IDLE_TTL_S)
         logger.info("New Apple DEP session for %s", self.key)
         return token
 
@@ -485,7 +416,7 @@ class DEPClient:
         rotated = response.headers.get("X-ADM-Auth-Session")
         if rotated and rotated != self._session_token:
             self._session_token = rotated
-            self.session_store.set(self._session_key, rotated)
+            self.session_store.set(self._session_key, rotated, ttl_s=SESSION_IDLE_TTL_S)
 
     # --- request machinery -----------------------------------------------------------------------------------
 

@@ -29,8 +29,9 @@ from depportal.apple import (
     TermsNotSigned,
     Throttled,
 )
-from depportal.apple.client import LocalSessionStore, RedisSessionStore, parse_retry_after
+from depportal.apple.client import parse_retry_after
 from depportal.apple.ratelimit import LocalRateLimiter, RedisRateLimiter, SlotTable
+from depportal.apple.secrets_cache import LocalSecretCache, RedisSecretCache
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def make_client(depsim, server):
         options.setdefault("backoff_base", 0.01)
         options.setdefault("backoff_cap", 0.05)
         options.setdefault("rate_limiter", LocalRateLimiter(1000, None, table=SlotTable()))
-        options.setdefault("session_store", LocalSessionStore())
+        options.setdefault("session_store", LocalSecretCache())
         client = DEPClient(credentials or server, **options)
         clients.append(client)
         return client
@@ -104,7 +105,7 @@ def test_defaults_come_from_settings(depsim, make_client):
     client = make_client(rate_limiter=None, session_store=None)
     # REDIS_URL is set for the test run, so the session cache and limiter are the shared Redis ones.
     assert isinstance(client.rate_limiter, RedisRateLimiter)
-    assert isinstance(client.session_store, RedisSessionStore)
+    assert isinstance(client.session_store, RedisSecretCache)
     assert client.read_timeout == settings.APPLE_DEP_READ_TIMEOUT_S
     client.get_account()
     client.get_account()
@@ -276,8 +277,8 @@ def test_a_fresh_session_refused_again_is_not_retried_forever(depsim, make_clien
 
 def test_clients_of_one_token_share_the_cached_session_in_redis(depsim, server, make_client):
     prefix = f"test-dep-session:{uuid.uuid4().hex}"
-    first = make_client(session_store=RedisSessionStore(settings.REDIS_URL, prefix=prefix))
-    second = make_client(session_store=RedisSessionStore(settings.REDIS_URL, prefix=prefix))
+    first = make_client(session_store=RedisSecretCache(settings.REDIS_URL, prefix=prefix))
+    second = make_client(session_store=RedisSecretCache(settings.REDIS_URL, prefix=prefix))
     first.get_account()
     second.get_account()
     assert len(apple_calls(depsim, "/session")) == 1
@@ -293,8 +294,8 @@ def test_clients_of_one_token_share_the_cached_session_in_redis(depsim, server, 
 
 def test_session_tokens_are_sealed_in_redis():
     prefix = f"test-dep-session:{uuid.uuid4().hex}"
-    store = RedisSessionStore(settings.REDIS_URL, prefix=prefix)
-    store.set("token:1", "apple-session-token-value")
+    store = RedisSecretCache(settings.REDIS_URL, prefix=prefix)
+    store.set("token:1", "apple-session-token-value", ttl_s=60)
     connection = redis.Redis.from_url(settings.REDIS_URL)
     raw = connection.get(f"{prefix}:token:1")
     assert raw.startswith(b"v1:") and b"apple-session-token-value" not in raw
@@ -483,7 +484,7 @@ def test_echoed_cursor_with_more_to_follow_stops_paging(depsim, server, make_cli
 
 def test_logs_and_errors_never_carry_secrets_or_session_tokens(depsim, server, make_client, caplog):
     caplog.set_level(logging.DEBUG)
-    store = LocalSessionStore()
+    store = LocalSecretCache()
     client = make_client(session_store=store)
     depsim.add_devices(server.server_uuid, count=3)
     list(client.fetch_devices())

@@ -1,6 +1,7 @@
 """Assign, unassign and release through Apple's device activities (depsim), then the receiving token syncs."""
 
 import pytest
+import requests
 
 from business.models import ActivityState, DeviceActivity, OrgDevice
 from business.services import activity_preview, activity_start, inventory_refresh
@@ -114,6 +115,46 @@ def test_unassign_syncs_the_losing_token(admin_user, connection, setup, django_c
     gone = Device.objects.filter(token=setup["token"], serial_number__in=setup["loose"][:2])
     assert len(gone) == 2 and all(d.removed_at is not None for d in gone)
     assert OrgDevice.objects.filter(serial_number__in=setup["loose"][:2], server__isnull=True).count() == 2
+
+
+def test_unassign_from_two_servers_sends_one_activity_per_server(
+    admin_user, connection, setup, django_capture_on_commit_callbacks, business_apple
+):
+    portal = setup["servers"]["Portal MDM"]
+    run(
+        django_capture_on_commit_callbacks,
+        actor=admin_user,
+        connection=connection,
+        kind="assign",
+        server=portal,
+        serials=setup["loose"][:1],
+    )
+    serials = [setup["loose"][0], *setup["on_other"][:2]]
+    activity = run(
+        django_capture_on_commit_callbacks,
+        actor=admin_user,
+        connection=connection,
+        kind="unassign",
+        server=None,
+        serials=serials,
+    )
+    assert activity.state == ActivityState.SUCCEEDED, activity.error_message
+    assert len(activity.apple_activity_ids) == 2
+    assert activity.results == dict.fromkeys(serials, "success")
+    assert OrgDevice.objects.filter(serial_number__in=serials, server__isnull=True).count() == 3
+    assert [s["token"] for s in activity.synced_tokens] == [setup["token"].pk]
+
+
+def test_a_mini_abm_order_is_chosen_by_its_number(admin_user, connection, setup, business_apple):
+    order = requests.post(f"{business_apple.base_url}/abm/devices/demo", json={"count": 3}, timeout=10).json()
+    inventory_refresh(connection=connection)
+    preview = activity_preview(
+        connection=connection,
+        kind="assign",
+        server=setup["servers"]["Portal MDM"],
+        order_number=order["order_number"],
+    )
+    assert preview["serials"] == sorted(d["serial_number"] for d in order["devices"])
 
 
 def test_release_removes_devices_from_the_organisation(

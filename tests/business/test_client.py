@@ -3,10 +3,13 @@
 import time
 
 import pytest
+import redis
+from django.conf import settings
 
 from depportal.apple import SessionRejected, Throttled
-from depportal.apple.business import AssertionRejected, BusinessClient, LocalTokenStore, client_assertion
+from depportal.apple.business import TOKEN_CACHE_PREFIX, AssertionRejected, BusinessClient, client_assertion
 from depportal.apple.ratelimit import LocalRateLimiter, SlotTable
+from depportal.apple.secrets_cache import LocalSecretCache, default_secret_cache
 
 
 def make_client(account, *, store=None, key="business:test", **options):
@@ -15,7 +18,7 @@ def make_client(account, *, store=None, key="business:test", **options):
         key_id=account["key_id"],
         private_key_pem=account["private_key_pem"].encode(),
         key=key,
-        token_store=store if store is not None else LocalTokenStore(),
+        token_store=store if store is not None else LocalSecretCache(),
         rate_limiter=LocalRateLimiter(None, None, table=SlotTable()),
         **options,
     )
@@ -28,15 +31,32 @@ def token_requests(apple):
 def test_access_token_is_fetched_once_and_shared_through_redis(db, api_account, business_apple):
     first = make_client(api_account, store=None)
     # Two clients, as two workers would build them, with the default (Redis) store.
-    from depportal.apple.business import default_token_store
-
-    a = make_client(api_account, store=default_token_store(), key="business:shared")
-    b = make_client(api_account, store=default_token_store(), key="business:shared")
+    a = make_client(
+        api_account, store=default_secret_cache(settings.REDIS_URL, prefix=TOKEN_CACHE_PREFIX), key="business:shared"
+    )
+    b = make_client(
+        api_account, store=default_secret_cache(settings.REDIS_URL, prefix=TOKEN_CACHE_PREFIX), key="business:shared"
+    )
     token = a.access_token()
     assert b.access_token() == token
     assert token.expires_at - time.time() == pytest.approx(3600, abs=5)
     assert len(token_requests(business_apple)) == 1
     assert first.mdm_servers() == []
+
+
+def test_access_tokens_are_sealed_in_redis_and_kept_only_until_renewal(db, api_account, business_apple):
+    cache = default_secret_cache(settings.REDIS_URL, prefix=TOKEN_CACHE_PREFIX)
+    client = make_client(api_account, store=cache, key="business:sealed")
+    token = client.access_token()
+    connection = redis.Redis.from_url(settings.REDIS_URL)
+    [name] = connection.keys(f"{TOKEN_CACHE_PREFIX}:business:sealed:*")
+    raw = connection.get(name)
+    assert raw.startswith(b"v1:") and token.value.encode() not in raw
+    # Gone from the cache the renewal margin before Apple's expiry, so no worker uses a token about to lapse.
+    assert connection.pttl(name) / 1000 == pytest.approx(3600 - 300, abs=5)
+    connection.set(name, b"damaged")
+    assert client.access_token() != token and len(token_requests(business_apple)) == 2
+    connection.close()
 
 
 def test_a_token_apple_revoked_is_renewed_once(db, api_account, business_apple):

@@ -26,7 +26,7 @@ def org(admin_user, onboard, business_apple, connection):
 
 def test_refresh_reads_every_device_and_links_servers_to_tokens(connection, org):
     outcome = inventory_refresh(connection=connection)
-    assert outcome == {"devices": 12, "removed": 0, "servers": 2}
+    assert outcome == {"status": "done", "devices": 12, "pages": 1, "removed": 0, "servers": 2}
     devices = {d.serial_number: d for d in OrgDevice.objects.select_related("server")}
     assert {s: devices[s].server.token for s in org["held"]} == dict.fromkeys(org["held"], org["token"])
     assert {devices[s].server.name for s in org["elsewhere"]} == {"Other MDM"}

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from business.models import ActivityState, DeviceActivity
+from business.models import ActivityState, DeviceActivity, OrgDevice
 from business.selectors import migration_deadlines
 from business.services import activity_preview, activity_start, inventory_refresh
 from depportal.core.exceptions import ApplicationError
@@ -69,6 +69,14 @@ def test_assign_with_a_deadline_moves_managed_devices_and_the_sync_shows_the_dea
     assert migration_deadlines(migrating["managed"]) == dict.fromkeys(migrating["managed"], expected)
     client.force_login(admin_user)
     assert expected in client.get("/tenant/business/devices/?holder=portal").content.decode()
+    # Apple's own record of the migration, read with the inventory.
+    inventory_refresh(connection=connection)
+    moved = OrgDevice.objects.filter(serial_number__in=migrating["managed"])
+    assert {(d.migration_status, d.migration_deadline_at_apple) for d in moved} == {("REQUESTED", deadline)}
+    page = client.get(f"/tenant/business/devices/{migrating['managed'][0]}/").content.decode()
+    assert "REQUESTED, deadline " + deadline.strftime("%Y-%m-%d %H:%M") in page
+    loose = OrgDevice.objects.get(serial_number=migrating["loose"][0])
+    assert loose.migration_status == "" and loose.migration_deadline_at_apple is None
 
 
 def test_change_and_cancel_the_deadline(admin_user, connection, migrating, django_capture_on_commit_callbacks):

@@ -8,9 +8,12 @@ import pytest
 
 from business.models import BusinessConnection, WebhookSync
 from business.services import (
+    MAX_WEBHOOK_BODY_BYTES,
+    MAX_WEBHOOK_SUBJECTS,
     inventory_refresh,
     webhook_enable,
     webhook_receive,
+    webhook_signature,
     webhook_sync_due,
     webhook_sync_request,
 )
@@ -91,7 +94,9 @@ def test_an_event_during_a_running_sync_gets_a_follow_up(hooked):
     assert webhook_sync_due(token_id=token.pk)["job"]
 
 
-@pytest.mark.parametrize("signature", ["", "hmacsha256=00", "sha256=abc", "hmacsha256=" + "0" * 64])
+@pytest.mark.parametrize(
+    "signature", ["", "hmacsha256=00", "sha256=abc", "hmacsha256=" + "0" * 64, "hmacsha256=\u00e9\u2603"]
+)
 def test_unsigned_or_badly_signed_deliveries_are_refused(hooked, signature):
     body = delivery("C02ABC123XYZ")
     with pytest.raises(ApplicationError) as caught:
@@ -99,6 +104,55 @@ def test_unsigned_or_badly_signed_deliveries_are_refused(hooked, signature):
     assert caught.value.status == 401
     assert not SyncJob.objects.filter(trigger=SyncTrigger.WEBHOOK).exists()
     assert not WebhookSync.objects.exists()
+
+
+def test_the_signature_is_the_hex_hmac_sha256_of_the_body_as_apple_documents():
+    # The worked example of Apple's "Set up notification authentication" (App Store Connect's webhook page).
+    assert webhook_signature(secret=b"This is my secret", body=b"Hello, World!") == (
+        "hmacsha256=7f062172b01cb00b53ca068614674a3d982a34062a0f5d37687d5e3377e54657"
+    )
+
+
+def test_a_delivery_signed_over_other_bytes_is_refused(hooked):
+    body = delivery("C02ABC123XYZ")
+    # The same JSON re-serialised (as a proxy might) no longer matches: the signature covers the raw bytes.
+    reserialised = json.dumps(json.loads(body), indent=1).encode()
+    with pytest.raises(ApplicationError) as caught:
+        webhook_receive(body=reserialised, signature=sign(hooked["connection"], body))
+    assert caught.value.status == 401
+    assert not WebhookSync.objects.exists()
+
+
+def test_an_oversized_delivery_is_refused_before_anything_is_read(hooked, client):
+    body = b"{" + b" " * MAX_WEBHOOK_BODY_BYTES + b"}"
+    response = client.post(
+        "/tenant/business/webhook/",
+        data=body,
+        content_type="application/json",
+        headers={"x-apple-signature": sign(hooked["connection"], body)},
+    )
+    assert response.status_code == 413 and "larger" in response.json()["detail"]
+    assert not SyncJob.objects.filter(trigger=SyncTrigger.WEBHOOK).exists()
+    assert not WebhookSync.objects.exists()
+
+
+def test_a_signed_but_absurdly_nested_body_is_refused_as_not_json(hooked):
+    body = b"[" * 100_000 + b"]" * 100_000
+    with pytest.raises(ApplicationError) as caught:
+        webhook_receive(body=body, signature=sign(hooked["connection"], body))
+    assert caught.value.status == 400 and "not JSON" in caught.value.message
+    assert not WebhookSync.objects.exists()
+
+
+def test_a_delivery_naming_too_many_devices_syncs_every_linked_token_once(hooked):
+    payloads = [
+        {"type": "webhookEvents", "attributes": {"payload": json.dumps({"orgDevice": {"id": f"SN{i:010d}"}})}}
+        for i in range(MAX_WEBHOOK_SUBJECTS + 1)
+    ]
+    body = json.dumps({"data": {"type": "webhookDeliveries"}, "included": payloads}).encode()
+    outcome = webhook_receive(body=body, signature=sign(hooked["connection"], body))
+    assert outcome["tokens"] == [hooked["token"].pk]
+    assert SyncJob.objects.filter(trigger=SyncTrigger.WEBHOOK).count() == 1
 
 
 def test_receiver_view_answers_401_for_a_bad_signature_and_400_for_bad_json(hooked, client):
@@ -109,7 +163,7 @@ def test_receiver_view_answers_401_for_a_bad_signature_and_400_for_bad_json(hook
         "/tenant/business/webhook/",
         data=body,
         content_type="application/json",
-        headers={"X-Apple-Signature": sign(hooked["connection"], body)},
+        headers={"x-apple-signature": sign(hooked["connection"], body)},
     )
     assert bad.status_code == 400
     assert client.get("/tenant/business/webhook/").status_code == 405

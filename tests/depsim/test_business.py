@@ -197,6 +197,33 @@ def test_unknown_server_and_far_deadline_conflict(depsim, api):
     assert api.post(f"{depsim.base_url}/v1/orgDeviceActivities", json=far).status_code == 409
 
 
+def test_an_unassignment_names_the_server_that_gives_the_devices_up(depsim, api):
+    first = depsim.create_server("First")["server_uuid"]
+    second = depsim.create_server("Second")["server_uuid"]
+    mine = depsim.add_devices(first, count=1)[0]["serial_number"]
+    theirs = depsim.add_devices(second, count=1)[0]["serial_number"]
+    unnamed = api.post(f"{depsim.base_url}/v1/orgDeviceActivities", json=activity([mine], kind="UNASSIGN_DEVICES"))
+    assert unnamed.status_code == 409
+    body = activity([mine, theirs], kind="UNASSIGN_DEVICES", server_id=first.replace("-", "").upper())
+    created = api.post(f"{depsim.base_url}/v1/orgDeviceActivities", json=body).json()["data"]
+    done = api.get(created["links"]["self"], timeout=10).json()["data"]["attributes"]
+    assert done["status"] == "COMPLETED" and done["subStatus"] == "COMPLETED_WITH_FAILURE"
+    assert depsim.devices(first) == []
+    assert [d["serial_number"] for d in depsim.devices(second)] == [theirs]
+
+
+def test_an_order_placed_in_the_mini_abm_is_the_devices_order_number_in_the_api(depsim, api):
+    order = requests.post(f"{depsim.base_url}/abm/devices/demo", json={"count": 2}, timeout=10).json()
+    for device in order["devices"]:
+        attributes = api.get(f"{depsim.base_url}/v1/orgDevices/{device['serial_number']}", timeout=10).json()
+        assert attributes["data"]["attributes"]["orderNumber"] == order["order_number"]
+    # An order set through the control API is the mini ABM's order record as well.
+    serial = order["devices"][0]["serial_number"]
+    depsim.business("set_order", serials=[serial], order_number="ORDER-9")
+    chosen = requests.get(f"{depsim.base_url}/abm/devices", params={"q": serial}, timeout=10).text
+    assert "ORDER-9" in chosen
+
+
 def test_webhook_deliveries_are_signed_with_the_secret(depsim, api):
     received = []
 

@@ -101,14 +101,14 @@ def test_import_assigns_only_after_confirmation_and_reports_the_rest(apple, onbo
     assert "Duplicate of line 2." in page and 'id="matched-count">2<' in page
     assert AssignmentJob.objects.count() == jobs_before  # the preview changed nothing
 
-    confirmed = client.post(f"/devices/imports/{device_import.pk}/")
+    confirmed = client.post(f"/devices/imports/{device_import.pk}/confirm/")
     job = AssignmentJob.objects.latest("pk")
     assert confirmed["Location"] == f"/assignment-jobs/{job.pk}/"
     assert sorted(job.serials) == sorted([serials[1], serials[2]]) and job.state == "succeeded"
     assert {d["serial_number"]: d.get("profile_uuid") for d in apple.devices(token.server_uuid)}[serials[2]] == (
         profile.profile_uuid
     )
-    again = client.post(f"/devices/imports/{device_import.pk}/", follow=True)
+    again = client.post(f"/devices/imports/{device_import.pk}/confirm/", follow=True)
     assert "already confirmed" in again.content.decode()
     assert AssignmentJob.objects.count() == jobs_before + 1
 

@@ -57,10 +57,10 @@ def test_bulk_assign_all_matching_then_unassign(apple, onboard, admin_user, clie
         "query": "device_family=iPad",
         "next": "/devices/",
     }
-    preview = client.post("/devices/bulk/", form).content.decode()
+    preview = client.post("/devices/bulk/assign/", form).content.decode()
     assert 'id="assign-count">5<' in preview and 'id="other-tokens"' in preview
     assert not AssignmentJob.objects.exists()
-    done = client.post("/devices/bulk/", {**form, "confirm": "yes"})
+    done = client.post("/devices/bulk/assign/", {**form, "confirm": "yes"})
     job = AssignmentJob.objects.get()
     assert done["Location"] == f"/assignment-jobs/{job.pk}/" and sorted(job.serials) == sorted(serials)
     at_apple = {d["serial_number"]: d.get("profile_uuid") for d in apple.devices(token.server_uuid)}
@@ -68,7 +68,7 @@ def test_bulk_assign_all_matching_then_unassign(apple, onboard, admin_user, clie
     assert set(Device.objects.filter(assigned_profile=profile).values_list("serial_number", flat=True)) == set(serials)
 
     ids = list(Device.objects.filter(serial_number__in=serials[:2]).values_list("pk", flat=True))
-    client.post("/devices/bulk/", {"action": "unassign", "confirm": "yes", "id": ids})
+    client.post("/devices/bulk/assign/", {"action": "unassign", "confirm": "yes", "id": ids})
     unassign = AssignmentJob.objects.latest("pk")
     assert unassign.action == "unassign" and sorted(unassign.serials) == sorted(serials[:2])
     assert Device.objects.filter(assigned_profile=profile).count() == 3

@@ -155,6 +155,6 @@ def test_csv_import_preview_marks_devices_of_another_platform(
     assert device_import.counts == {"matched": 1, "other_platform": 1}
     page = client.get(response["Location"]).content.decode()
     assert "Another platform" in page and "A Mac device: Corporate iPhones is for iOS/iPadOS." in page
-    client.post(f"/devices/imports/{device_import.pk}/")
+    client.post(f"/devices/imports/{device_import.pk}/confirm/")
     job = AssignmentJob.objects.latest("pk")
     assert job.serials == [iphone] and job.results == {iphone: "SUCCESS"}
