@@ -11,7 +11,6 @@ import queue
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -298,19 +297,16 @@ def _full(run: _Run, client, cursor: str | None, fetch_job_id: int, reason: str)
 
 
 def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
-    """Write each page with its cursor while the next pages are fetched on one thread and prepared on another."""
+    """Write each page with its cursor while the next pages are fetched on another thread."""
     ahead: queue.Queue = queue.Queue(maxsize=PAGES_AHEAD)
     stop = threading.Event()
-    # Preparing a page on the fetch thread would hold up the next request: Apple's latency then adds up.
-    preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sync-{run.job.pk}-prepare")
 
     def fetch():
         try:
             for page in pages:
-                prepared = preparer.submit(device_prepare_apple_page, records=page.devices)
                 while not stop.is_set():
                     try:
-                        ahead.put(("page", (page, prepared)), timeout=1)
+                        ahead.put(("page", page), timeout=1)
                         break
                     except queue.Full:
                         continue
@@ -340,7 +336,6 @@ def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
     finally:
         stop.set()
         fetcher.join(timeout=5)
-        preparer.shutdown(wait=False, cancel_futures=True)
 
 
 def _beat(run: _Run) -> None:
@@ -351,10 +346,11 @@ def _beat(run: _Run) -> None:
         raise JobTakenOver()
 
 
-def _apply(run: _Run, item, *, fetch_job_id: int | None) -> None:
+def _apply(run: _Run, page, *, fetch_job_id: int | None) -> None:
     """One page: device changes, the cursor after them and the job's counters commit together."""
-    page, preparing = item
-    prepared = preparing.result()  # raises here, in the job's thread, what preparing the page raised
+    # Cleaned before the transaction opens, so the job's row lock is held only for the database work. (On the
+    # fetch thread, this work held up each next request to Apple, and Apple's latency added up.)
+    prepared = device_prepare_apple_page(records=page.devices)
     now = timezone.now()
     if run.job.deadline_at and now > run.job.deadline_at:
         raise SyncTimedOut()

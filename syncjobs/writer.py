@@ -228,8 +228,8 @@ class PreparedPage:
 
 
 def device_prepare_apple_page(*, records: list) -> PreparedPage:
-    """Everything of a page's writing that needs no database: the sync's fetch thread runs it while the previous
-    page is written, so the cleaning costs no wall time."""
+    """Everything of a page's writing that needs no database, done before the page's transaction opens so the
+    job's row lock is held only for the database work."""
     problems = _Problems()
     if not isinstance(records, list):
         records = []
