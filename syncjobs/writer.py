@@ -11,10 +11,10 @@ One bad record never stops a page: text the database would refuse is cleaned per
 usable serial number is refused alone, and each is reported with its serial on the job.
 """
 
-import csv
 import io
 import json
 import math
+import operator
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,7 +40,10 @@ _TEXT_FIELDS = {
 _TIME_FIELDS = ("profile_assign_time", "profile_push_time", "device_assigned_date", "op_date")
 _KNOWN = {"serial_number", "profile_status", *_TEXT_FIELDS, *_TIME_FIELDS, "response_status"}
 _STATUSES = {"empty", "assigned", "pushed", "removed"}
+_TEXT_ITEMS = tuple(_TEXT_FIELDS.items())
 _UPDATED_COLUMNS = ["profile_status", *_TEXT_FIELDS, *_TIME_FIELDS, "extra"]
+# Compared as they are; "extra", the last, is compared after decoding.
+_COMPARED_COLUMNS = _UPDATED_COLUMNS[:-1]
 _NEVER = datetime.min.replace(tzinfo=UTC)
 _OP_DATE = _UPDATED_COLUMNS.index("op_date")
 _OP_TYPE = _UPDATED_COLUMNS.index("op_type")
@@ -52,6 +55,16 @@ _EXTRA_MAX_CHARS = 16_384
 # Text PostgreSQL refuses (NUL) or that cannot be encoded (lone surrogates), and other control characters.
 _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _SERIAL_OK = re.compile(r"[0-9A-Za-z._\-]+")
+# Stand-ins for COPY's tab, newline and NULL while a page's text is built: control characters that no value
+# can hold (_row removes them from text, json.dumps escapes them, serials and dates have none), so the page is
+# escaped in one pass at the end instead of value by value.
+_FIELD, _LINE, _NULL = "\x1f", "\x1e", "\x1d"
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+# A new row's columns that differ row by row, in the order _copy_new writes them.
+_COPY_ROW_COLUMNS = [
+    "serial_number", *_TEXT_FIELDS, "profile_status", *_TIME_FIELDS, "extra", "default_profile_pending"
+]  # fmt: skip
+_ROW_TEXTS = operator.itemgetter(*_TEXT_FIELDS)
 # In json.dumps output (ASCII): escaped C0 controls and DEL, surrogates, and the non-finite numbers.
 _JSON_SUSPECT = re.compile(r"\\u00[01][0-9a-f]|\\u007f|\\ud[89a-f]|NaN|Infinity")
 
@@ -102,8 +115,7 @@ def _serial(record, problems: _Problems) -> str | None:
 
 
 def _text(serial: str, name: str, value, length: int, problems: _Problems) -> str:
-    if value.__class__ is str and value.isprintable():  # nearly every value: no scan needed
-        return value[:length]
+    """A text field that is not plain printable text (the caller takes those as they are): cleaned, reported."""
     if value is None or value == "":
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
@@ -151,9 +163,19 @@ def _clean_json(value, depth: int = 0):
 
 
 def _row(serial: str, record: dict, problems: _Problems) -> dict:
-    row = {name: _text(serial, name, record.get(name), length, problems) for name, length in _TEXT_FIELDS.items()}
-    row.update({name: _checked_time(serial, name, record.get(name), problems) for name in _TIME_FIELDS})
-    status = record.get("profile_status") or "empty"
+    get = record.get
+    row = {}
+    for name, length in _TEXT_ITEMS:
+        value = get(name)
+        # Nearly every value is plain printable text (no control character to scan for): taken as it is.
+        if value.__class__ is str and value.isprintable():
+            row[name] = value[:length]
+        else:
+            row[name] = _text(serial, name, value, length, problems)
+    for name in _TIME_FIELDS:
+        value = get(name)
+        row[name] = None if value is None else _checked_time(serial, name, value, problems)
+    status = get("profile_status") or "empty"
     row["profile_status"] = status if status in _STATUSES else "empty"
     extra = {key: value for key, value in record.items() if key not in _KNOWN}
     try:
@@ -161,8 +183,9 @@ def _row(serial: str, record: dict, problems: _Problems) -> dict:
     except (RecursionError, ValueError):
         text = "\\u0000"  # not serialisable as it is: take the cleaning path below
     # One scan of the JSON text finds what PostgreSQL's jsonb refuses (NUL, lone surrogates, NaN) and the
-    # other control characters; only such records are cleaned value by value.
-    if _JSON_SUSPECT.search(text):
+    # other control characters; only such records are cleaned value by value. Each of those needs a `\u`
+    # escape or a non-finite number, so plain text skips the regular expression.
+    if ("\\u" in text or "NaN" in text or "Infinity" in text) and _JSON_SUSPECT.search(text):
         cleaned = _clean_json(extra)
         if cleaned != extra:
             problems.add(serial, "extra", "Unstorable values in Apple's other fields were removed.")
@@ -192,10 +215,38 @@ def _without_profile(row: dict) -> bool:
     return not row["profile_uuid"] and row["profile_status"] in ("empty", "removed")
 
 
+@dataclass
+class PreparedPage:
+    """A page of Apple's records checked and cleaned without the database, so it can be done ahead of writing."""
+
+    records: list
+    latest: dict[str, dict]
+    # The row of each record that is not a `deleted` op, in page order, with its COPY line should it be new.
+    rows: dict[str, dict]
+    copy_lines: dict[str, str]
+    problems: _Problems
+
+
+def device_prepare_apple_page(*, records: list) -> PreparedPage:
+    """Everything of a page's writing that needs no database, done before the page's transaction opens so the
+    job's row lock is held only for the database work."""
+    problems = _Problems()
+    if not isinstance(records, list):
+        records = []
+    latest = _latest_per_serial(records, problems)
+    rows = {
+        serial: _row(serial, record, problems)
+        for serial, record in latest.items()
+        if record.get("op_type") != "deleted"
+    }
+    copy_lines = {serial: _copy_line(serial, row) for serial, row in rows.items()}
+    return PreparedPage(records=records, latest=latest, rows=rows, copy_lines=copy_lines, problems=problems)
+
+
 def device_apply_apple_page(
-    *, token_id: int, records: list, now: datetime, fetch_job_id: int | None, job_id: int | None = None
+    *, token_id: int, page: PreparedPage, now: datetime, fetch_job_id: int | None, job_id: int | None = None
 ) -> PageResult:
-    """Upsert one page of Apple's records for a token; the caller's transaction commits it with the cursor.
+    """Upsert one prepared page of Apple's records for a token; the caller's transaction commits it with the cursor.
 
     A fetch page (fetch_job_id set: the job that began the fetch) lists devices Apple assigns now: they are
     (re)activated, even when deleted here, and marked with the fetch so the ones it never lists can be found.
@@ -203,19 +254,11 @@ def device_apply_apple_page(
     deleted (hidden) whatever a delta op says (DESIGN.md rule 9), though its fields follow Apple's. One sync per
     token runs at a time, so deciding from the rows read at the start of the page is safe.
     """
-    problems = _Problems()
+    problems, latest = page.problems, page.latest
     full = fetch_job_id is not None
-    if not isinstance(records, list):
-        records = []
-    latest = _latest_per_serial(records, problems)
     if not full:
-        _record_ops(token_id, records, now, job_id)
-    stored = {
-        row[0]: row[1:]
-        for row in Device.objects.filter(token_id=token_id, serial_number__in=list(latest)).values_list(
-            "serial_number", *_UPDATED_COLUMNS, "removed_at", "deleted_here_at", "full_sync_job_id"
-        )
-    }
+        _record_ops(token_id, page.records, now, job_id)
+    stored = _stored(token_id, list(latest))
     added: list[str] = []
     writes: list[tuple[str, dict]] = []
     deletions: list[tuple[str, datetime | None]] = []
@@ -230,13 +273,10 @@ def device_apply_apple_page(
                 deletions.append((serial, op_date))
                 assigned_delta -= old[-2] is None
             continue
-        row = _row(serial, record, problems)
+        row = page.rows[serial]
         listed += 1
         if old is None:
             added.append(serial)
-            # Written with the new row itself: no second pass over the page's new devices.
-            row["default_profile_pending"] = _without_profile(row)
-            writes.append((serial, row))
             assigned_delta += 1
             continue
         *old_values, removed_at, deleted_here_at, seen_in = old
@@ -259,18 +299,19 @@ def device_apply_apple_page(
         )
         if shown and (comes_back or reassigned) and _without_profile(row):
             returned.append(serial)
-        changed = (removed_at is not None or comes_back) or any(
-            row[column] != value for column, value in zip(_UPDATED_COLUMNS, old_values, strict=True)
+        # Apple's other fields (stored as JSON text) are decoded only when every column before them matches.
+        changed = (
+            (removed_at is not None or comes_back)
+            or any(row[column] != value for column, value in zip(_COMPARED_COLUMNS, old_values, strict=False))
+            or row["extra"] != json.loads(old_values[-1])
         )
         modified += changed
         # A fetch marks every device it lists, changed or not, so the ones it does not list can be found.
         if changed or (full and seen_in != fetch_job_id):
             writes.append((serial, row))
-    fresh = set(added)
-    if connection.vendor == "postgresql" and fresh:
+    if added:
         # New rows cannot conflict (this is the token's only sync), so they take COPY, PostgreSQL's fastest path.
-        _copy_new(token_id, [(s, r) for s, r in writes if s in fresh], now, fetch_job_id)
-        writes = [(s, r) for s, r in writes if s not in fresh]
+        _copy_new(token_id, [page.copy_lines[serial] for serial in added], now, fetch_job_id)
     if writes:
         _upsert(token_id, writes, now, fetch_job_id)
     if deletions:
@@ -294,21 +335,42 @@ def device_apply_apple_page(
     )
 
 
+def _stored(token_id: int, serials: list[str]) -> dict[str, tuple]:
+    """The page's devices as stored: serial -> (*_UPDATED_COLUMNS, removed_at, deleted_here_at, full_sync_job_id).
+
+    Raw SQL with one array parameter: the ORM's `__in` prepares each of the page's 1,000 serials one by one.
+    """
+    columns = ", ".join(["serial_number", *_UPDATED_COLUMNS, "removed_at", "deleted_here_at", "full_sync_job_id"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {Device._meta.db_table} "  # noqa: S608 - identifiers from the model only
+            "WHERE token_id = %s AND serial_number = ANY(%s)",
+            [token_id, serials],
+        )
+        return {row[0]: row[1:] for row in cursor.fetchall()}
+
+
 def _mark_deleted(token_id: int, deletions: list[tuple[str, datetime | None]], now: datetime) -> None:
     """Apple's `deleted` ops, each with Apple's own op_date (so a later `added` from Apple compares right)."""
     by_date: dict[datetime | None, list[str]] = {}
     for serial, op_date in deletions:
         by_date.setdefault(op_date, []).append(serial)
-    for op_date, serials in by_date.items():
-        Device.objects.filter(token_id=token_id, serial_number__in=serials).update(
-            removed_at=now, op_type="deleted", op_date=op_date, updated_at=now
-        )
+    with connection.cursor() as cursor:
+        for op_date, serials in by_date.items():
+            # The same shape as the page's lookup: the (token, serial) index finds each row.
+            cursor.execute(
+                f"UPDATE {Device._meta.db_table} "  # noqa: S608 - identifiers from the model only
+                "SET removed_at = %s, op_type = 'deleted', op_date = %s, updated_at = %s "
+                "WHERE token_id = %s AND serial_number = ANY(%s)",
+                [now, op_date, now, token_id, serials],
+            )
 
 
 def _record_ops(token_id: int, records: list, now: datetime, job_id: int | None) -> None:
     """Keep every op of a delta page as the devices' history; Apple's exact repeats are kept once."""
     seen = set()
-    ops = []
+    shared = (str(token_id), _NULL if job_id is None else str(job_id), now.isoformat())
+    lines = []
     ignored = _Problems()
     for record in records:
         serial = _serial(record, ignored)
@@ -318,17 +380,14 @@ def _record_ops(token_id: int, records: list, now: datetime, job_id: int | None)
         op = (serial, op_type, _time(record.get("op_date")))
         if op_type and op not in seen:
             seen.add(op)
-            ops.append(
-                DeviceOp(
-                    token_id=token_id,
-                    serial_number=serial,
-                    op_type=op_type,
-                    op_date=op[2],
-                    sync_job_id=job_id,
-                    recorded_at=now,
-                )
-            )
-    DeviceOp.objects.bulk_create(ops)
+            op_date = _NULL if op[2] is None else op[2].isoformat()
+            lines.append(_FIELD.join((shared[0], serial, op_type, op_date, shared[1], shared[2])))
+    if lines:
+        _copy(
+            DeviceOp._meta.db_table,
+            ["token_id", "serial_number", "op_type", "op_date", "sync_job_id", "recorded_at"],
+            lines,
+        )
 
 
 def _older(incoming: datetime | None, stored: datetime | None) -> bool:
@@ -336,26 +395,19 @@ def _older(incoming: datetime | None, stored: datetime | None) -> bool:
     return incoming is not None and stored is not None and incoming < stored
 
 
-def _insert_values(
-    defaults: dict, token_id: int, serial: str, row: dict, now: datetime, fetch_job_id: int | None
-) -> dict:
-    """Every column of a new device row: Apple's values, the bookkeeping, and the model's defaults for the rest."""
-    fixed = {
+def _bookkeeping(token_id: int, now: datetime, fetch_job_id: int | None) -> dict:
+    """The columns a new device row takes from the sync itself rather than from Apple."""
+    return {
         "token_id": token_id,
-        "serial_number": serial,
         "removed_at": None,
         "deleted_here_at": None,
         "full_sync_job_id": fetch_job_id,
         "first_seen_at": now,
         "updated_at": now,
     }
-    values = {**defaults, **fixed, **row, "extra": row["extra_json"]}
-    del values["extra_json"]
-    return values
 
 
 def _column_defaults() -> dict:
-    # Columns Apple does not report take the model's defaults, so fields added later need no change here.
     return {f.column: f.get_db_prep_save(f.get_default(), connection) for f in _insert_fields()}
 
 
@@ -363,25 +415,37 @@ def _insert_fields() -> list:
     return [field for field in Device._meta.concrete_fields if not field.primary_key]
 
 
-def _copy_new(token_id: int, rows: list[tuple[str, dict]], now: datetime, fetch_job_id: int | None) -> None:
-    fields = _insert_fields()
-    defaults = _column_defaults()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for serial, row in rows:
-        values = _insert_values(defaults, token_id, serial, row, now, fetch_job_id)
-        writer.writerow(_copy_text(values[f.column]) for f in fields)
-    buffer.seek(0)
-    columns = ", ".join(f.column for f in fields)
+def _copy_line(serial: str, row: dict) -> str:
+    """A new row's own columns (_COPY_ROW_COLUMNS) as a COPY line, without the columns every new row shares."""
+    times = [_NULL if row[name] is None else row[name].isoformat() for name in _TIME_FIELDS]
+    # Written with the new row itself: no second pass over the page's new devices.
+    pending = "t" if _without_profile(row) else "f"
+    return _FIELD.join((serial, *_ROW_TEXTS(row), row["profile_status"], *times, row["extra_json"], pending))
+
+
+def _copy_new(token_id: int, lines: list[str], now: datetime, fetch_job_id: int | None) -> None:
+    """New rows in COPY's text format: each row's own columns, then the columns every new row shares."""
+    # Columns Apple does not report take the model's defaults, so fields added later need no change here.
+    shared = {**_column_defaults(), **_bookkeeping(token_id, now, fetch_job_id)}
+    shared_columns = [f.column for f in _insert_fields() if f.column not in _COPY_ROW_COLUMNS]
+    tail = _FIELD + _FIELD.join(_copy_value(shared[column]) for column in shared_columns)
+    _copy(Device._meta.db_table, [*_COPY_ROW_COLUMNS, *shared_columns], [line + tail for line in lines])
+
+
+def _copy(table: str, columns: list[str], lines: list[str]) -> None:
+    """COPY lines built with the stand-in separators: COPY's escapes are applied to the whole page at once."""
+    text = _LINE.join(lines) + _LINE
+    for raw, escaped in _COPY_ESCAPES:
+        if raw in text:
+            text = text.replace(raw, escaped)
+    text = text.replace(_FIELD, "\t").replace(_LINE, "\n").replace(_NULL, "\\N")
     with connection.cursor() as cursor:
-        cursor.copy_expert(
-            f"COPY {Device._meta.db_table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
-        )
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text))
 
 
-def _copy_text(value) -> str:
+def _copy_value(value) -> str:
     if value is None:
-        return "\\N"
+        return _NULL
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
@@ -396,17 +460,19 @@ def _upsert(token_id: int, rows: list[tuple[str, dict]], now: datetime, fetch_jo
         "(" + ", ".join("%s::jsonb" if vendor == "postgresql" and f.column == "extra" else "%s" for f in fields) + ")"
     )
     params: list = []
-    defaults = _column_defaults()
+    # Every column of the row: Apple's values, the bookkeeping, and the model's defaults for the rest.
+    shared = {**_column_defaults(), **_bookkeeping(token_id, now, fetch_job_id)}
+    columns = [f.column for f in fields]
     for serial, row in rows:
-        values = _insert_values(defaults, token_id, serial, row, now, fetch_job_id)
-        params += [values[f.column] for f in fields]
+        values = {**shared, **row, "serial_number": serial, "extra": row["extra_json"]}
+        params += map(values.__getitem__, columns)
     updated = [*_UPDATED_COLUMNS, "removed_at", "updated_at"]
     if fetch_job_id is not None:
         # Apple lists it, so it is assigned here now, whatever happened before.
         updated += ["deleted_here_at", "full_sync_job_id"]
     # Only identifiers from the model are interpolated; every value is a query parameter.
     sql = (
-        f"INSERT INTO {table} ({', '.join(f.column for f in fields)}) "  # noqa: S608
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
         f"VALUES {', '.join([placeholders] * len(rows))} "
         f"ON CONFLICT (token_id, serial_number) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)}"
     )

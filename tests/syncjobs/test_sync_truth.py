@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from devices.models import Device
+from devices.models import Device, DeviceOp
 from profiles.models import EnrollmentProfile
 from syncjobs import services
 from syncjobs.models import SyncJob, SyncKind, SyncState, SyncTrigger
@@ -171,6 +171,29 @@ def test_one_bad_record_does_not_stop_the_page_and_the_job_names_it(apple, onboa
     client.force_login(admin_user)
     page_html = client.get(f"/tokens/{token.pk}/").content.decode()
     assert "3 records skipped" in page_html and "BAD\\x00SERIAL" in page_html
+
+
+def _page(devices: list, cursor: str) -> str:
+    return json.dumps({"devices": devices, "cursor": cursor, "more_to_follow": False, "fetched_until": "2026-01-01"})
+
+
+def test_text_that_copy_escapes_is_stored_as_apple_sent_it(apple, onboard, admin_user):
+    """Tabs, line breaks and backslashes (COPY's escapes and its NULL marker) in a new row and in the op history."""
+    token = onboard(admin_user)
+    odd = "Cart\t3\nshelf\r\\N \\\\2"
+    record = {"serial_number": "ESCAPE000001", "description": odd, "asset_tag": "\\N", "color": "\\", "eid": odd}
+    apple.add_fault("/server/devices", 200, body=_page([record], "F" * 40))
+    apple.add_fault("/devices/sync", 200, body=_page([], "G" * 40))  # the sync that follows every fetch
+    job = _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    assert job.state == SyncState.SUCCEEDED and job.record_problem_count == 0, job.error_message
+    device = Device.objects.get(token=token, serial_number="ESCAPE000001")
+    assert (device.description, device.asset_tag, device.color, device.extra) == (odd, "\\N", "\\", {"eid": odd})
+    op = {"serial_number": "ESCAPE000001", "op_type": "x\\N\ty", "op_date": "2099-01-01T00:00:00Z"}
+    apple.add_fault("/devices/sync", 200, body=_page([op], "H" * 40))
+    assert _sync(token).state == SyncState.SUCCEEDED
+    assert list(DeviceOp.objects.filter(token=token).values_list("serial_number", "op_type")) == [
+        ("ESCAPE000001", "x\\N\ty")
+    ]
 
 
 def test_default_list_and_count_leave_removed_devices_out(apple, onboard, admin_user, admin_api, client):
