@@ -184,13 +184,13 @@ def test_text_that_copy_escapes_is_stored_as_apple_sent_it(apple, onboard, admin
     record = {"serial_number": "ESCAPE000001", "description": odd, "asset_tag": "\\N", "color": "\\", "eid": odd}
     apple.add_fault("/server/devices", 200, body=_page([record], "F" * 40))
     apple.add_fault("/devices/sync", 200, body=_page([], "G" * 40))  # the sync that follows every fetch
-    job = _sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
+    job = run_sync(token, kind=SyncKind.FULL, trigger=SyncTrigger.API)
     assert job.state == SyncState.SUCCEEDED and job.record_problem_count == 0, job.error_message
     device = Device.objects.get(token=token, serial_number="ESCAPE000001")
     assert (device.description, device.asset_tag, device.color, device.extra) == (odd, "\\N", "\\", {"eid": odd})
     op = {"serial_number": "ESCAPE000001", "op_type": "x\\N\ty", "op_date": "2099-01-01T00:00:00Z"}
     apple.add_fault("/devices/sync", 200, body=_page([op], "H" * 40))
-    assert _sync(token).state == SyncState.SUCCEEDED
+    assert run_sync(token).state == SyncState.SUCCEEDED
     assert list(DeviceOp.objects.filter(token=token).values_list("serial_number", "op_type")) == [
         ("ESCAPE000001", "x\\N\ty")
     ]
