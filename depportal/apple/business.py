@@ -39,7 +39,6 @@ import base64
 import hashlib
 import json
 import logging
-import random
 import time
 import uuid
 from collections.abc import Iterator
@@ -52,20 +51,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from . import hooks
-from .client import _RetryBudget, _setting, parse_retry_after
 from .errors import (
     AppleError,
-    AppleServerError,
     AuthenticationFailed,
     MalformedResponse,
-    NetworkError,
     SessionRejected,
-    Throttled,
     error_for_status,
 )
-from .ratelimit import RateLimiter, default_rate_limiter
+from .ratelimit import RateLimiter
 from .secrets_cache import SecretCache, default_secret_cache
+from .transport import AppleTransport, RetryBudget, setting
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +186,7 @@ def error_from_body(text: str) -> tuple[str, str]:
 # --- the client ----------------------------------------------------------------------------------------------
 
 
-class BusinessClient:
+class BusinessClient(AppleTransport):
     """One API account's view of Apple School or Business Manager; not thread-safe (one per task or request)."""
 
     def __init__(
@@ -212,45 +207,34 @@ class BusinessClient:
         rate_limiter: RateLimiter | None = None,
         token_store: SecretCache | None = None,
     ) -> None:
+        self._init_transport(
+            key=key,
+            deadline=deadline,
+            connect_timeout=None,
+            read_timeout=None,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            rate_limiter=rate_limiter,
+            user_agent=None,
+        )
         self.kind = kind or kind_for_client_id(client_id) or "business"
         self.client_id = client_id
         self.key_id = key_id
         self._private_key_pem = private_key_pem
-        self.api_url = (api_url or _setting("APPLE_BUSINESS_API_URL", "") or API_URLS[self.kind]).rstrip("/")
-        self.token_url = token_url or _setting("APPLE_BUSINESS_TOKEN_URL", "") or TOKEN_URL
-        self.deadline = deadline
-        self.max_retries = int(_setting("APPLE_DEP_MAX_RETRIES", 5) if max_retries is None else max_retries)
-        self.max_retry_wait = float(
-            _setting("APPLE_DEP_MAX_RETRY_WAIT_S", 300) if max_retry_wait is None else max_retry_wait
-        )
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.random = random.Random()
-        self.rate_limiter = rate_limiter if rate_limiter is not None else default_rate_limiter()
+        self.api_url = (api_url or setting("APPLE_BUSINESS_API_URL", "") or API_URLS[self.kind]).rstrip("/")
+        self.token_url = token_url or setting("APPLE_BUSINESS_TOKEN_URL", "") or TOKEN_URL
         self.token_store = (
             token_store
             if token_store is not None
-            else default_secret_cache(_setting("REDIS_URL", "") or "", prefix=TOKEN_CACHE_PREFIX)
+            else default_secret_cache(setting("REDIS_URL", "") or "", prefix=TOKEN_CACHE_PREFIX)
         )
-        self.key = key
         # A replaced key or client ID must not reuse the old credentials' token.
         identity = hashlib.sha256(f"{client_id}\0{key_id}\0".encode() + private_key_pem).hexdigest()[:16]
         self._token_key = f"{key}:{identity}"
-        self._http = requests.Session()
-        self._http.headers.update({"User-Agent": _setting("APPLE_DEP_USER_AGENT", "depportal/1.0")})
         # The access token this client last used: callers record its expiry for the console.
         self.token: AccessToken | None = None
-        self.connect_timeout = float(_setting("APPLE_DEP_CONNECT_TIMEOUT_S", 5))
-        self.read_timeout = float(_setting("APPLE_DEP_READ_TIMEOUT_S", 60))
-
-    def __enter__(self) -> BusinessClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._http.close()
-
-    def remaining_time(self) -> float | None:
-        return None if self.deadline is None else self.deadline - time.monotonic()
 
     # --- access tokens ---------------------------------------------------------------------------------------
 
@@ -271,7 +255,7 @@ class BusinessClient:
             "client_assertion": assertion,
             "scope": SCOPES[self.kind],
         }
-        response = self._send("POST", self.token_url, data=form, budget=_RetryBudget(self))
+        response = self._send("POST", self.token_url, data=form, budget=RetryBudget(self))
         if response.status_code != 200:
             code, detail = error_from_body(response.text)
             if response.status_code in (400, 401) and code in _REFUSED_CREDENTIAL_CODES:
@@ -369,7 +353,7 @@ class BusinessClient:
     def _call(
         self, method: str, path: str, *, body: dict | None = None, params: dict | None = None, idempotent: bool = True
     ) -> Any:
-        budget = _RetryBudget(self)
+        budget = RetryBudget(self)
         token = self.access_token()
         renewed = False
         while True:
@@ -397,55 +381,8 @@ class BusinessClient:
             token = self.access_token(renew=True)
             renewed = True
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        budget: _RetryBudget,
-        data: dict | None = None,
-        json_body: dict | None = None,
-        params: dict | None = None,
-        headers: dict | None = None,
-        idempotent: bool = True,
-    ) -> requests.Response:
-        """Send until an answer not worth retrying: 429 and 5xx within `budget`, honouring Retry-After."""
-        path = urlsplit(url).path
-        while True:
-            remaining = self.remaining_time()
-            reservation = self.rate_limiter.acquire(self.key, max_wait=remaining)
-            if not reservation.granted:
-                raise Throttled("The shared rate limit for Apple calls leaves no slot before the deadline.")
-            try:
-                response = self._http.request(
-                    method,
-                    url,
-                    data=data,
-                    json=json_body,
-                    params=params,
-                    headers=headers,
-                    timeout=(self.connect_timeout, self.read_timeout),
-                )
-            except requests.RequestException as exc:
-                hooks.call_counted(method, path, 0, error=type(exc).__name__)
-                error = NetworkError(f"{method} {path} failed: {type(exc).__name__}.")
-                if not idempotent:
-                    raise error from exc
-                budget.pause(budget.backoff(), error)
-                continue
-            status = response.status_code
-            hooks.call_counted(method, path, status, response.text if status >= 400 else "")
-            if status != 429 and status < 500:
-                return response
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            code, _ = error_from_body(response.text)
-            error_cls = Throttled if status == 429 else AppleServerError
-            error = error_cls(status=status, code=code, retry_after=retry_after)
-            if not idempotent and status not in (429, 503):
-                raise error
-            delay = retry_after if retry_after is not None else budget.backoff()
-            logger.warning("Apple Business API %s %s: HTTP %s; retry in %.2fs", method, path, status, delay)
-            budget.pause(delay, error)
+    def _error_code(self, text: str) -> str:
+        return error_from_body(text)[0]
 
     @staticmethod
     def _json(response: requests.Response) -> Any:

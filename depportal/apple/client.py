@@ -5,35 +5,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import requests
-import urllib3
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from requests_oauthlib import OAuth1
 
-from . import hooks
 from .errors import (
-    AppleError,
-    AppleServerError,
     AuthenticationFailed,
-    DeadlineExceeded,
     MalformedResponse,
-    NetworkError,
     SessionRejected,
-    Throttled,
     error_code_from_body,
     error_for_status,
 )
-from .ratelimit import RateLimiter, default_rate_limiter
+from .ratelimit import RateLimiter
 from .secrets_cache import SecretCache, default_secret_cache
+from .transport import AppleTransport, RetryBudget, setting
 
 logger = logging.getLogger(__name__)
 
@@ -76,13 +66,6 @@ class AssignResult:
     retry_after_seconds: int | None
 
 
-def _setting(name: str, default: Any) -> Any:
-    try:
-        return getattr(settings, name, default)
-    except ImproperlyConfigured:
-        return default
-
-
 # --- helpers -------------------------------------------------------------------------------------------------
 
 
@@ -99,69 +82,16 @@ def parse_apple_datetime(value: Any) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta seconds or HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _chunks(serials: list[str], size: int = MAX_SERIALS_PER_CALL) -> Iterator[list[str]]:
     unique = list(dict.fromkeys(serials))
     for start in range(0, len(unique), size):
         yield unique[start : start + size]
 
 
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the request certainly never reached Apple (so even a non-idempotent call may be retried)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)
-
-
-class _RetryBudget:
-    """Counts retries and time spent waiting for one logical call; refuses once either bound or the deadline hits."""
-
-    def __init__(self, client: DEPClient) -> None:
-        self.client = client
-        self.retries = 0
-        self.waited = 0.0
-
-    def pause(self, seconds: float, error: AppleError) -> None:
-        """Sleep `seconds` before a retry, or raise `error` when that would exceed a bound."""
-        remaining = self.client.remaining_time()
-        if (
-            self.retries >= self.client.max_retries
-            or self.waited + seconds > self.client.max_retry_wait
-            or (remaining is not None and seconds >= remaining)
-        ):
-            raise error
-        self.retries += 1
-        self.waited += seconds
-        time.sleep(seconds)
-
-    def backoff(self) -> float:
-        """Exponential backoff with full jitter for the next retry."""
-        ceiling = min(self.client.backoff_cap, self.client.backoff_base * (2**self.retries))
-        return self.client.random.uniform(0, ceiling)
-
-
 # --- the client ----------------------------------------------------------------------------------------------
 
 
-class DEPClient:
+class DEPClient(AppleTransport):
     """One server token's view of Apple's DEP service; not thread-safe (one per worker task)."""
 
     def __init__(
@@ -182,24 +112,24 @@ class DEPClient:
         rate_limiter: RateLimiter | None = None,
         session_store: SecretCache | None = None,
     ) -> None:
-        self.key = key
-        self.base_url = (base_url or _setting("APPLE_DEP_BASE_URL", "https://mdmenrollment.apple.com")).rstrip("/")
-        self.deadline = _monotonic_deadline(deadline)
-        self.protocol_version = protocol_version
-        self.connect_timeout = float(connect_timeout or _setting("APPLE_DEP_CONNECT_TIMEOUT_S", 5))
-        self.read_timeout = float(read_timeout or _setting("APPLE_DEP_READ_TIMEOUT_S", 60))
-        self.max_retries = int(_setting("APPLE_DEP_MAX_RETRIES", 5) if max_retries is None else max_retries)
-        self.max_retry_wait = float(
-            _setting("APPLE_DEP_MAX_RETRY_WAIT_S", 300) if max_retry_wait is None else max_retry_wait
+        self._init_transport(
+            key=key,
+            deadline=_monotonic_deadline(deadline),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_retries=max_retries,
+            max_retry_wait=max_retry_wait,
+            backoff_base=backoff_base,
+            backoff_cap=backoff_cap,
+            rate_limiter=rate_limiter,
+            user_agent=user_agent,
         )
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.random = random.Random()
-        self.rate_limiter = rate_limiter if rate_limiter is not None else default_rate_limiter()
+        self.base_url = (base_url or setting("APPLE_DEP_BASE_URL", "https://mdmenrollment.apple.com")).rstrip("/")
+        self.protocol_version = protocol_version
         self.session_store = (
             session_store
             if session_store is not None
-            else default_secret_cache(_setting("REDIS_URL", "") or "", prefix=SESSION_CACHE_PREFIX)
+            else default_secret_cache(setting("REDIS_URL", "") or "", prefix=SESSION_CACHE_PREFIX)
         )
         self._oauth = OAuth1(
             credentials.consumer_key,
@@ -215,32 +145,16 @@ class DEPClient:
         self._session_key = f"{key}:{identity[:16]}"
         self._session_token: str | None = None
         self._page_maximums: dict[str, int] | None = None
-        self._http = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
         self._http.mount("https://", adapter)
         self._http.mount("http://", adapter)
         self._http.headers.update(
             {
-                "User-Agent": user_agent or _setting("APPLE_DEP_USER_AGENT", "depportal/1.0"),
                 "X-Server-Protocol-Version": str(protocol_version),
                 "Content-Type": JSON_CONTENT_TYPE,
                 "Accept": JSON_CONTENT_TYPE,
             }
         )
-
-    def __enter__(self) -> DEPClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Release the pooled HTTP connections."""
-        self._http.close()
-
-    def remaining_time(self) -> float | None:
-        """Seconds left before the caller's deadline, or None without one."""
-        return None if self.deadline is None else self.deadline - time.monotonic()
 
     # --- endpoints -------------------------------------------------------------------------------------------
 
@@ -398,7 +312,7 @@ class DEPClient:
         return token
 
     def _new_session(self) -> str:
-        response = self._send("GET", "/session", auth=self._oauth, budget=_RetryBudget(self))
+        response = self._send("GET", self.base_url + "/session", auth=self._oauth, budget=RetryBudget(self))
         if response.status_code != 200:
             code = error_code_from_body(response.text)
             if response.status_code == 401:
@@ -430,14 +344,15 @@ class DEPClient:
         idempotent: bool = True,
     ) -> Any:
         """One Apple call with session handling and bounded retries; the parsed JSON body."""
-        budget = _RetryBudget(self)
+        budget = RetryBudget(self)
+        data = json.dumps(body).encode() if body is not None else None
         token = self._current_session()
         renewed = False
         while True:
             response = self._send(
                 method,
-                path,
-                body=body,
+                self.base_url + path,
+                data=data,
                 params=params,
                 headers={"X-ADM-Auth-Session": token},
                 budget=budget,
@@ -455,78 +370,14 @@ class DEPClient:
             token = self._renew_session(stale=token)
             renewed = True
 
+    def _error_code(self, text: str) -> str:
+        return error_code_from_body(text)
+
     @staticmethod
     def _is_session_problem(status: int, code: str) -> bool:
         if code in _NOT_SESSION_CODES:
             return False
         return status == 401 or (status == 403 and code in _SESSION_PROBLEM_CODES)
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        budget: _RetryBudget,
-        body: dict | None = None,
-        params: dict | None = None,
-        headers: dict | None = None,
-        auth: OAuth1 | None = None,
-        idempotent: bool = True,
-    ) -> requests.Response:
-        """Send until an answer that is not worth retrying (429/5xx/network errors are retried within `budget`)."""
-        data = json.dumps(body).encode() if body is not None else None
-        while True:
-            self._wait_for_slot()
-            timeout = self._timeouts()
-            try:
-                response = self._http.request(
-                    method,
-                    self.base_url + path,
-                    data=data,
-                    params=params,
-                    headers=headers,
-                    auth=auth,
-                    timeout=timeout,
-                )
-            except requests.RequestException as exc:
-                hooks.call_counted(method, path, 0, error=type(exc).__name__)
-                error = NetworkError(f"{method} {path} failed: {type(exc).__name__}.")
-                if not (idempotent or _never_sent(exc)):
-                    raise error from exc
-                delay = budget.backoff()
-                logger.warning("Apple DEP %s %s: %s; retry in %.2fs", method, path, type(exc).__name__, delay)
-                budget.pause(delay, error)
-                continue
-            status = response.status_code
-            hooks.call_counted(method, path, status, response.text if status >= 400 else "")
-            if status != 429 and status < 500:
-                return response
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            code = error_code_from_body(response.text)
-            error_cls = Throttled if status == 429 else AppleServerError
-            error = error_cls(status=status, code=code, retry_after=retry_after)
-            # Other 5xx may have been applied before failing; only 429/503 say the request was not processed.
-            if not idempotent and status not in (429, 503):
-                raise error
-            delay = retry_after if retry_after is not None else budget.backoff()
-            logger.warning("Apple DEP %s %s: HTTP %s; retry in %.2fs", method, path, status, delay)
-            budget.pause(delay, error)
-
-    def _timeouts(self) -> tuple[float, float]:
-        remaining = self.remaining_time()
-        if remaining is None:
-            return self.connect_timeout, self.read_timeout
-        if remaining <= 0:
-            raise DeadlineExceeded()
-        return min(self.connect_timeout, remaining), min(self.read_timeout, remaining)
-
-    def _wait_for_slot(self) -> None:
-        remaining = self.remaining_time()
-        if remaining is not None and remaining <= 0:
-            raise DeadlineExceeded()
-        reservation = self.rate_limiter.acquire(self.key, max_wait=remaining)
-        if not reservation.granted:
-            raise DeadlineExceeded("The rate limit for Apple calls leaves no slot before the deadline.")
 
     @staticmethod
     def _parse_json(response: requests.Response, path: str) -> Any:

@@ -29,9 +29,9 @@ from depportal.apple import (
     TermsNotSigned,
     Throttled,
 )
-from depportal.apple.client import parse_retry_after
 from depportal.apple.ratelimit import LocalRateLimiter, RedisRateLimiter, SlotTable
 from depportal.apple.secrets_cache import LocalSecretCache, RedisSecretCache
+from depportal.apple.transport import parse_retry_after
 
 
 @pytest.fixture
