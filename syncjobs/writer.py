@@ -261,17 +261,19 @@ def device_apply_apple_page(
     stored = _stored(token_id, list(latest))
     added: list[str] = []
     writes: list[tuple[str, dict]] = []
-    deletions: list[tuple[str, datetime | None]] = []
-    returned: list[str] = []
+    deletions: list[tuple[int, datetime | None]] = []
+    returned: list[int] = []
     modified = assigned_delta = listed = 0
     for serial, record in latest.items():
         old = stored.get(serial)
         if record.get("op_type") == "deleted":
             # A fetch lists assigned devices only; a deletion in a fetch page just does not list the device.
             op_date = _time(record.get("op_date"))
-            if not full and old is not None and old[-3] is None and not _older(op_date, old[_OP_DATE]):
-                deletions.append((serial, op_date))
-                assigned_delta -= old[-2] is None
+            if not full and old is not None:
+                pk, *old_values, removed_at, deleted_here_at, _ = old
+                if removed_at is None and not _older(op_date, old_values[_OP_DATE]):
+                    deletions.append((pk, op_date))
+                    assigned_delta -= deleted_here_at is None
             continue
         row = page.rows[serial]
         listed += 1
@@ -279,7 +281,7 @@ def device_apply_apple_page(
             added.append(serial)
             assigned_delta += 1
             continue
-        *old_values, removed_at, deleted_here_at, seen_in = old
+        pk, *old_values, removed_at, deleted_here_at, seen_in = old
         if not full and _older(row["op_date"], old_values[_OP_DATE]):
             continue
         if full and row["op_date"] is None:
@@ -298,7 +300,7 @@ def device_apply_apple_page(
             row["device_assigned_date"] is not None and row["device_assigned_date"] != old_values[_ASSIGNED]
         )
         if shown and (comes_back or reassigned) and _without_profile(row):
-            returned.append(serial)
+            returned.append(pk)
         # Apple's other fields (stored as JSON text) are decoded only when every column before them matches.
         changed = (
             (removed_at is not None or comes_back)
@@ -310,15 +312,14 @@ def device_apply_apple_page(
         if changed or (full and seen_in != fetch_job_id):
             writes.append((serial, row))
     if added:
-        # New rows cannot conflict (this is the token's only sync), so they take COPY, PostgreSQL's fastest path.
-        _copy_new(token_id, [page.copy_lines[serial] for serial in added], now, fetch_job_id)
+        _insert_new(token_id, page, added, now, fetch_job_id)
     if writes:
         _upsert(token_id, writes, now, fetch_job_id)
     if deletions:
-        _mark_deleted(token_id, deletions, now)
+        _mark_deleted(deletions, now)
     if returned:
         # The profile assigned here before Apple removed the device no longer holds at Apple.
-        Device.objects.filter(token_id=token_id, serial_number__in=returned).update(
+        Device.objects.filter(pk__in=returned).update(
             assigned_profile=None, assignment_action="", assignment_result="", assignment_result_at=None,
             assignment_attempts=0, assignment_retry_at=None, default_profile_pending=True,
         )  # fmt: skip
@@ -336,58 +337,69 @@ def device_apply_apple_page(
 
 
 def _stored(token_id: int, serials: list[str]) -> dict[str, tuple]:
-    """The page's devices as stored: serial -> (*_UPDATED_COLUMNS, removed_at, deleted_here_at, full_sync_job_id).
+    """The page's devices as stored: serial -> (id, *_UPDATED_COLUMNS, removed_at, deleted_here_at, full_sync_job_id).
 
-    Raw SQL with one array parameter: the ORM's `__in` prepares each of the page's 1,000 serials one by one.
+    On PostgreSQL, one probe of the (token, serial) index per serial, whatever the statistics say. A plain
+    `token_id = %s AND serial_number = ANY(%s)` is planned from statistics that a token's first fetch makes
+    stale as it goes (the token had no rows when they were taken): PostgreSQL then reads every row of the
+    token for each page, and a fetch grows quadratic in the token's size. A LATERAL subquery with a LIMIT is
+    never flattened, so each serial is one index lookup. The array is one parameter, where the ORM's `__in`
+    would prepare each of the page's 1,000 serials one by one.
     """
-    columns = ", ".join(["serial_number", *_UPDATED_COLUMNS, "removed_at", "deleted_here_at", "full_sync_job_id"])
+    columns = ["serial_number", "id", *_UPDATED_COLUMNS, "removed_at", "deleted_here_at", "full_sync_job_id"]
+    if connection.vendor != "postgresql":
+        found = Device.objects.filter(token_id=token_id, serial_number__in=serials).values_list(*columns)
+        return {row[0]: row[1:] for row in found}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {columns} FROM {Device._meta.db_table} "  # noqa: S608 - identifiers from the model only
-            "WHERE token_id = %s AND serial_number = ANY(%s)",
-            [token_id, serials],
+            f"SELECT {', '.join(f'd.{column}' for column in columns)} FROM unnest(%s::text[]) AS page(serial) "  # noqa: S608 - identifiers from the model only
+            f"CROSS JOIN LATERAL (SELECT * FROM {Device._meta.db_table} "
+            "WHERE token_id = %s AND serial_number = page.serial LIMIT 1) AS d",
+            [serials, token_id],
         )
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
-def _mark_deleted(token_id: int, deletions: list[tuple[str, datetime | None]], now: datetime) -> None:
+def _mark_deleted(deletions: list[tuple[int, datetime | None]], now: datetime) -> None:
     """Apple's `deleted` ops, each with Apple's own op_date (so a later `added` from Apple compares right)."""
-    by_date: dict[datetime | None, list[str]] = {}
-    for serial, op_date in deletions:
-        by_date.setdefault(op_date, []).append(serial)
-    with connection.cursor() as cursor:
-        for op_date, serials in by_date.items():
-            # The same shape as the page's lookup: the (token, serial) index finds each row.
-            cursor.execute(
-                f"UPDATE {Device._meta.db_table} "  # noqa: S608 - identifiers from the model only
-                "SET removed_at = %s, op_type = 'deleted', op_date = %s, updated_at = %s "
-                "WHERE token_id = %s AND serial_number = ANY(%s)",
-                [now, op_date, now, token_id, serials],
-            )
+    by_date: dict[datetime | None, list[int]] = {}
+    for pk, op_date in deletions:
+        by_date.setdefault(op_date, []).append(pk)
+    for op_date, pks in by_date.items():
+        # By primary key, found by the page's lookup: no plan that statistics could spoil.
+        Device.objects.filter(pk__in=pks).update(removed_at=now, op_type="deleted", op_date=op_date, updated_at=now)
 
 
 def _record_ops(token_id: int, records: list, now: datetime, job_id: int | None) -> None:
     """Keep every op of a delta page as the devices' history; Apple's exact repeats are kept once."""
-    seen = set()
-    shared = (str(token_id), _NULL if job_id is None else str(job_id), now.isoformat())
-    lines = []
+    ops: dict[tuple, None] = {}
     ignored = _Problems()
     for record in records:
         serial = _serial(record, ignored)
         if serial is None:
             continue
         op_type = _UNSTORABLE.sub("", str(record.get("op_type") or ""))[:16]
-        op = (serial, op_type, _time(record.get("op_date")))
-        if op_type and op not in seen:
-            seen.add(op)
-            op_date = _NULL if op[2] is None else op[2].isoformat()
-            lines.append(_FIELD.join((shared[0], serial, op_type, op_date, shared[1], shared[2])))
-    if lines:
-        _copy(
-            DeviceOp._meta.db_table,
-            ["token_id", "serial_number", "op_type", "op_date", "sync_job_id", "recorded_at"],
-            lines,
-        )
+        if op_type:
+            ops[(serial, op_type, _time(record.get("op_date")))] = None
+    if not ops:
+        return
+    if connection.vendor != "postgresql":
+        DeviceOp.objects.bulk_create(
+            DeviceOp(token_id=token_id, serial_number=serial, op_type=op_type, op_date=op_date, sync_job_id=job_id,
+                     recorded_at=now)
+            for serial, op_type, op_date in ops
+        )  # fmt: skip
+        return
+    shared = (str(token_id), _NULL if job_id is None else str(job_id), now.isoformat())
+    lines = [
+        _FIELD.join((shared[0], serial, op_type, _NULL if op_date is None else op_date.isoformat(), *shared[1:]))
+        for serial, op_type, op_date in ops
+    ]
+    _copy(
+        DeviceOp._meta.db_table,
+        ["token_id", "serial_number", "op_type", "op_date", "sync_job_id", "recorded_at"],
+        lines,
+    )
 
 
 def _older(incoming: datetime | None, stored: datetime | None) -> bool:
@@ -423,6 +435,29 @@ def _copy_line(serial: str, row: dict) -> str:
     return _FIELD.join((serial, *_ROW_TEXTS(row), row["profile_status"], *times, row["extra_json"], pending))
 
 
+def _insert_new(
+    token_id: int, page: PreparedPage, serials: list[str], now: datetime, fetch_job_id: int | None
+) -> None:
+    if connection.vendor != "postgresql":
+        Device.objects.bulk_create(
+            _devices(token_id, [(serial, page.rows[serial]) for serial in serials], now, fetch_job_id)
+        )
+        return
+    # New rows cannot conflict (this is the token's only sync), so they take COPY, PostgreSQL's fastest path.
+    _copy_new(token_id, [page.copy_lines[serial] for serial in serials], now, fetch_job_id)
+
+
+def _devices(token_id: int, rows: list[tuple[str, dict]], now: datetime, fetch_job_id: int | None) -> list[Device]:
+    """The rows as model instances, for a database without COPY (the embedded run's SQLite): the ORM then
+    stores each value in that database's own format."""
+    bookkeeping = _bookkeeping(token_id, now, fetch_job_id)
+    return [
+        Device(serial_number=serial, **{name: row[name] for name in _UPDATED_COLUMNS}, **bookkeeping,
+               default_profile_pending=_without_profile(row))
+        for serial, row in rows
+    ]  # fmt: skip
+
+
 def _copy_new(token_id: int, lines: list[str], now: datetime, fetch_job_id: int | None) -> None:
     """New rows in COPY's text format: each row's own columns, then the columns every new row shares."""
     # Columns Apple does not report take the model's defaults, so fields added later need no change here.
@@ -440,7 +475,9 @@ def _copy(table: str, columns: list[str], lines: list[str]) -> None:
             text = text.replace(raw, escaped)
     text = text.replace(_FIELD, "\t").replace(_LINE, "\n").replace(_NULL, "\\N")
     with connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text))
+        # In one read: psycopg2 reads the file 8 KB at a time by default, taking the interpreter lock for each
+        # read, and the sync's other threads (fetching and preparing the next pages) hold it up to 5 ms a time.
+        cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(text), size=len(text) + 1)
 
 
 def _copy_value(value) -> str:
@@ -452,13 +489,22 @@ def _copy_value(value) -> str:
 
 
 def _upsert(token_id: int, rows: list[tuple[str, dict]], now: datetime, fetch_job_id: int | None) -> None:
-    """One INSERT ... ON CONFLICT DO UPDATE for the page's new and changed rows."""
+    """One INSERT ... ON CONFLICT DO UPDATE for the page's changed rows."""
+    updated = [*_UPDATED_COLUMNS, "removed_at", "updated_at"]
+    if fetch_job_id is not None:
+        # Apple lists it, so it is assigned here now, whatever happened before.
+        updated += ["deleted_here_at", "full_sync_job_id"]
+    if connection.vendor != "postgresql":
+        Device.objects.bulk_create(
+            _devices(token_id, rows, now, fetch_job_id),
+            update_conflicts=True,
+            unique_fields=["token", "serial_number"],
+            update_fields=updated,
+        )
+        return
     table = Device._meta.db_table
-    vendor = connection.vendor
     fields = _insert_fields()
-    placeholders = (
-        "(" + ", ".join("%s::jsonb" if vendor == "postgresql" and f.column == "extra" else "%s" for f in fields) + ")"
-    )
+    placeholders = "(" + ", ".join("%s::jsonb" if f.column == "extra" else "%s" for f in fields) + ")"
     params: list = []
     # Every column of the row: Apple's values, the bookkeeping, and the model's defaults for the rest.
     shared = {**_column_defaults(), **_bookkeeping(token_id, now, fetch_job_id)}
@@ -466,10 +512,6 @@ def _upsert(token_id: int, rows: list[tuple[str, dict]], now: datetime, fetch_jo
     for serial, row in rows:
         values = {**shared, **row, "serial_number": serial, "extra": row["extra_json"]}
         params += map(values.__getitem__, columns)
-    updated = [*_UPDATED_COLUMNS, "removed_at", "updated_at"]
-    if fetch_job_id is not None:
-        # Apple lists it, so it is assigned here now, whatever happened before.
-        updated += ["deleted_here_at", "full_sync_job_id"]
     # Only identifiers from the model are interpolated; every value is a query parameter.
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
