@@ -43,6 +43,7 @@ from syncjobs.models import (
 )
 from syncjobs.policy import Refusal, first_auto_sync_slot, full_sync_refusal, sync_refusal
 from syncjobs.writer import (
+    PreparedPage,
     device_apply_apple_page,
     device_count_assigned,
     device_mark_unlisted_removed,
@@ -54,7 +55,7 @@ from tokens.services import token_client
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_EVERY_S = 15
-# Pages fetched ahead while the current one is written: enough to hide Apple's latency, bounded memory.
+# Pages each stage (fetching, preparing) runs ahead of the next: enough to hide Apple's latency, bounded memory.
 PAGES_AHEAD = 2
 
 
@@ -297,45 +298,75 @@ def _full(run: _Run, client, cursor: str | None, fetch_job_id: int, reason: str)
 
 
 def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
-    """Write each page with its cursor while the next pages are fetched on another thread."""
-    ahead: queue.Queue = queue.Queue(maxsize=PAGES_AHEAD)
+    """Write each page with its cursor while, on two other threads, the next pages are fetched and prepared.
+
+    Three stages, so none waits for another's work: the fetch waits on Apple, the preparing is Python, the
+    writing waits on the database (which releases the interpreter lock for the other two).
+    """
     stop = threading.Event()
-
-    def fetch():
-        try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        ahead.put(("page", page), timeout=1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            ahead.put(("done", None))
-        except BaseException as error:  # handed to the writer, which raises it in the job's thread
-            ahead.put(("error", error))
-
-    # The fetch thread logs Apple's retries and renewals: give it the task's log context (job and token ids).
-    fetcher = threading.Thread(
-        target=contextvars.copy_context().run, args=(fetch,), name=f"sync-{run.job.pk}-fetch", daemon=True
+    fetched = _ahead(pages, stop, f"sync-{run.job.pk}-fetch")
+    prepared = _ahead(
+        ((page, device_prepare_apple_page(records=page.devices)) for page in _drain(fetched, stop)),
+        stop,
+        f"sync-{run.job.pk}-prepare",
     )
-    fetcher.start()
     try:
-        while True:
-            try:
-                kind, item = ahead.get(timeout=HEARTBEAT_EVERY_S)
-            except queue.Empty:
-                _beat(run)
-                continue
-            if kind == "done":
-                return
-            if kind == "error":
-                raise item
-            _apply(run, item, fetch_job_id=fetch_job_id)
+        for page, ready in _drain(prepared, stop, idle=lambda: _beat(run)):
+            _apply(run, page, ready, fetch_job_id=fetch_job_id)
     finally:
         stop.set()
-        fetcher.join(timeout=5)
+        for stage in (prepared, fetched):
+            stage.thread.join(timeout=5)
+
+
+@dataclass
+class _Stage:
+    items: queue.Queue
+    thread: threading.Thread
+
+
+def _ahead(source, stop: threading.Event, name: str) -> _Stage:
+    """Iterate `source` on a thread of its own, at most PAGES_AHEAD items ahead of the consumer (bounded memory)."""
+    items: queue.Queue = queue.Queue(maxsize=PAGES_AHEAD)
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(entry, timeout=1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            for item in source:
+                if not put(("item", item)):
+                    return
+            put(("done", None))
+        except BaseException as error:  # handed to the consumer, which raises it in its own thread
+            put(("error", error))
+
+    # The stage logs Apple's retries and renewals: give it the task's log context (job and token ids).
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name=name, daemon=True)
+    thread.start()
+    return _Stage(items=items, thread=thread)
+
+
+def _drain(stage: _Stage, stop: threading.Event, idle=None):
+    """A stage's items in order; its error raised here. `idle` runs whenever HEARTBEAT_EVERY_S pass without one."""
+    while not stop.is_set():
+        try:
+            kind, item = stage.items.get(timeout=HEARTBEAT_EVERY_S if idle else 1)
+        except queue.Empty:
+            if idle:
+                idle()
+            continue
+        if kind == "done":
+            return
+        if kind == "error":
+            raise item
+        yield item
 
 
 def _beat(run: _Run) -> None:
@@ -346,11 +377,8 @@ def _beat(run: _Run) -> None:
         raise JobTakenOver()
 
 
-def _apply(run: _Run, page, *, fetch_job_id: int | None) -> None:
+def _apply(run: _Run, page, prepared: PreparedPage, *, fetch_job_id: int | None) -> None:
     """One page: device changes, the cursor after them and the job's counters commit together."""
-    # Cleaned before the transaction opens, so the job's row lock is held only for the database work. (On the
-    # fetch thread, this work held up each next request to Apple, and Apple's latency added up.)
-    prepared = device_prepare_apple_page(records=page.devices)
     now = timezone.now()
     if run.job.deadline_at and now > run.job.deadline_at:
         raise SyncTimedOut()
