@@ -8,12 +8,13 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.forms.utils import flatatt
 from django.utils.choices import BaseChoiceIterator
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django_filters.filters import QuerySetRequestMixin
 from django_filters.widgets import DateRangeWidget
 
 from depportal.accounts.scoping import scoped
 from devices.models import ProfileStatus
+from devices.rendering import options_html
 from tokens.models import EnrollmentProgramToken, TokenState
 
 FAMILIES = [
@@ -72,22 +73,16 @@ class _Direct:
     template rendering cost ten times the page's own work. The markup is the same as Django's templates."""
 
     def render(self, name, value, attrs=None, renderer=None):
-        widget = self.get_context(name, value, attrs)["widget"]
-        if "optgroups" not in widget:
-            shown = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
+        if isinstance(self, forms.Select):
+            # Straight from the choices: Django's option dictionaries (optgroups) cost more than the markup.
+            selected = {str(chosen) for chosen in self.format_value(value)}
+            options = options_html((choice, label, str(choice) in selected) for choice, label in self.choices)
             return format_html(
-                '<input type="{}" name="{}"{}{}>', widget["type"], name, shown, flatatt(widget["attrs"])
+                '<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)), options
             )
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (option["value"], " selected" if option["selected"] else "", option["label"])
-                for _, group, _ in widget["optgroups"]
-                for option in group
-            ),
-        )
-        return format_html('<select name="{}"{}>{}</select>', name, flatatt(widget["attrs"]), options)
+        widget = self.get_context(name, value, attrs)["widget"]
+        shown = "" if widget["value"] is None else format_html(' value="{}"', widget["value"])
+        return format_html('<input type="{}" name="{}"{}{}>', widget["type"], name, shown, flatatt(widget["attrs"]))
 
 
 class Select(_Direct, forms.Select):

@@ -221,3 +221,19 @@ def test_column_choice_read_from_the_cache_follows_each_save(
     client.post("/devices/columns/", {"columns": ["asset_tag"], "next": "/devices/"})  # its commit is still to come
     assert chosen(admin_user) == {"serial_number", "asset_tag"}
     assert chosen(manager_a) == default
+
+
+def test_the_filter_bar_keeps_what_was_chosen_and_escapes_names(world, client, admin_user):
+    """The bar's selects are drawn in Python: the chosen options stay selected, names are escaped."""
+    world["beta"].__class__.objects.filter(pk=world["beta"].pk).update(name='Beta <b>"&')
+    client.force_login(admin_user)
+    page = client.get(f"/devices/?token={world['beta'].pk}&profile_status=assigned&profile=none").content.decode()
+    bar = page.split('id="bulk-profile"')[0]  # the bulk bar's select is also named "profile"
+    selects = dict(re.findall(r'<select name="(\w+)"[^>]*>(.*?)</select>', bar, re.S))
+    chosen = {name: re.findall(r'<option value="([^"]*)" selected>', options) for name, options in selects.items()}
+    assert chosen["token"] == [str(world["beta"].pk)]
+    assert chosen["profile_status"] == ["assigned"]
+    assert chosen["profile"] == ["none"]
+    assert chosen["os"] == [""] and chosen["state"] == [""]
+    assert f'<option value="{world["beta"].pk}" selected>Beta &lt;b&gt;&quot;&amp;</option>' in selects["token"]
+    assert 'id="f-status"' in page and 'id="f-token"' in page
