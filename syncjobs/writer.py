@@ -349,7 +349,8 @@ def _stored(token_id: int, serials: list[str]) -> dict[str, tuple]:
     columns = ["serial_number", "id", *_UPDATED_COLUMNS, "removed_at", "deleted_here_at", "full_sync_job_id"]
     if connection.vendor != "postgresql":
         found = Device.objects.filter(token_id=token_id, serial_number__in=serials).values_list(*columns)
-        return {row[0]: row[1:] for row in found}
+        # "extra" as the JSON text PostgreSQL's query returns (the ORM decodes it; the comparison decodes it again).
+        return {row[0]: (*row[1:-4], json.dumps(row[-4]), *row[-3:]) for row in found}
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(f'd.{column}' for column in columns)} FROM unnest(%s::text[]) AS page(serial) "  # noqa: S608 - identifiers from the model only

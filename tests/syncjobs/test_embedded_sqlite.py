@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def embedded_run() -> None:
-    """The child: a first fetch, then a delta with modified, unassigned and new devices; prints what it saw."""
+    """The child: a fetch, a delta (modified, unassigned and new devices), a second fetch; prints what it saw."""
     import base64
 
     import django
@@ -27,7 +27,7 @@ def embedded_run() -> None:
     from django.core.management import call_command
 
     from depsim.control import DepSimControl
-    from syncjobs.models import SyncJob
+    from syncjobs.models import SyncJob, SyncKind, SyncTrigger
     from syncjobs.services import syncjob_run
     from tests.truth import run_sync, shown_serials
     from tokens.models import EnrollmentProgramToken
@@ -62,7 +62,14 @@ def embedded_run() -> None:
     run_sync(token)
     after_delta = seen()
     asset_tag = token.devices.get(serial_number=serials[0]).asset_tag
-    print(json.dumps({"fetch": after_fetch, "delta": after_delta, "asset_tag": asset_tag}))
+    # A second fetch compares every stored device with Apple's record, Apple's other fields included.
+    apple.update_device(serials[7], color="EMBEDDED-2")
+    EnrollmentProgramToken.objects.filter(pk=token.pk).update(last_full_sync_at=None, last_manual_sync_at=None)
+    run_sync(token, SyncKind.FULL, SyncTrigger.API)
+    after_refetch = seen()
+    color = token.devices.get(serial_number=serials[7]).color
+    print(json.dumps({"fetch": after_fetch, "delta": after_delta, "refetch": after_refetch, "asset_tag": asset_tag,
+                      "color": color}))  # fmt: skip
 
 
 def test_the_embedded_run_syncs_on_sqlite(depsim, tmp_path):
@@ -90,9 +97,10 @@ def test_the_embedded_run_syncs_on_sqlite(depsim, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-4000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
-    for step in ("fetch", "delta"):
+    for step in ("fetch", "delta", "refetch"):
         assert seen[step]["state"] == "succeeded", seen[step]["error"]
         assert seen[step]["shown"] == seen[step]["apple"]
         assert seen[step]["count"] == len(seen[step]["apple"])
     assert len(seen["fetch"]["apple"]) == 40 and len(seen["delta"]["apple"]) == 38
-    assert seen["asset_tag"] == "EMBEDDED-1"
+    assert seen["refetch"]["apple"] == seen["delta"]["apple"]
+    assert seen["asset_tag"] == "EMBEDDED-1" and seen["color"] == "EMBEDDED-2"
