@@ -16,8 +16,9 @@ successful sync, what the portal shows must equal the model:
 The one case Apple's documents leave open is a fetch continued across jobs while Apple changes a device it
 already listed, or the admin deletes one meanwhile: the model stays out of it (see the preconditions).
 
-CI runs a small, derandomized budget. A long run:
-    SYNC_MODEL_EXAMPLES=300 SYNC_MODEL_STEPS=40 SYNC_MODEL_RANDOM=1 ./dev test tests/syncjobs/test_sync_model.py
+CI runs a small, derandomized budget. A long run (`--timeout 0` lifts the suite's 300-second limit per test):
+    SYNC_MODEL_EXAMPLES=300 SYNC_MODEL_STEPS=40 SYNC_MODEL_RANDOM=1 \\
+        ./dev test --timeout 0 tests/syncjobs/test_sync_model.py
 """
 
 import math
