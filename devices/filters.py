@@ -2,13 +2,16 @@
 
 import copy
 from functools import cache
+from types import MappingProxyType
 
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 from django.forms.utils import flatatt
+from django.http import QueryDict
 from django.utils.choices import BaseChoiceIterator
 from django.utils.html import format_html
+from django_filters.constants import EMPTY_VALUES
 from django_filters.filters import QuerySetRequestMixin
 from django_filters.widgets import DateRangeWidget
 
@@ -120,16 +123,33 @@ class _TokenChoices(BaseChoiceIterator):
         yield from self.queryset.values_list("pk", "name")
 
 
+class _SharedFields(dict):
+    """A form class's fields, of which each form copies only those it changes.
+
+    Django deep-copies every field (widget, choices, validators) for each form so that a form may change its own;
+    for the device filters that copy was most of the cost of building the form, on every list page and API call.
+    The filter form changes only the choices of `copied` (the viewer's tokens and profiles); the other fields are
+    read, never written, and every form shares them.
+    """
+
+    def __init__(self, fields, copied):
+        super().__init__(fields)
+        self.copied = frozenset(copied)
+
+    def __deepcopy__(self, memo):
+        return {name: copy.deepcopy(field, memo) if name in self.copied else field for name, field in self.items()}
+
+
 class DeviceFilterForm(forms.Form):
     """The console's filter bar: its controls, in order, with the list's ids (`f-NAME`)."""
 
     bar = ("search", "token", "profile_status", "profile", "device_family", "os", "state")
     more = ("assigned_by", "assigned", "changed", "added")
+    # The only fields a form changes (offer_tokens, offer_profiles): see _SharedFields.
+    per_request = ("token", "profile")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, auto_id="f-%s", label_suffix="", **kwargs)
-        # The empty choice is the default, devices Apple assigns now; `active` stays valid without a second entry.
-        self.fields["state"].widget.choices = STATES
 
     def offer_tokens(self, queryset) -> None:
         """The tokens the Token select offers (the viewer's); setting a queryset resets a widget's choices."""
@@ -208,6 +228,17 @@ class DeviceFilter(django_filters.FilterSet):
     class Meta:
         form = DeviceFilterForm
 
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        # As django-filter's, without its deep copy of every filter per FilterSet (a copy that only gives each
+        # filter its `parent` and `model`): the filters here are shared and read-only, filter_queryset calls the
+        # `method` filters on this FilterSet itself.
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = MappingProxyType(self.base_filters)
+
     def filter_search(self, queryset, name, value):
         """Serial number prefix (or exact), asset tag, or the start of the description.
 
@@ -257,7 +288,12 @@ class DeviceFilter(django_filters.FilterSet):
 
     def filter_queryset(self, queryset):
         """Apply the filters; without `state`, only devices Apple assigns now and not deleted here."""
-        queryset = super().filter_queryset(queryset)
+        for name, value in self.form.cleaned_data.items():
+            filter_ = self.filters[name]
+            if filter_.method is None:
+                queryset = filter_.filter(queryset, value)
+            elif value not in EMPTY_VALUES:  # as django-filter's FilterMethod calls a method
+                queryset = getattr(self, filter_.method)(queryset, filter_.field_name, value)
         if not self.form.cleaned_data.get("state"):
             queryset = _assigned(queryset)
         return queryset
@@ -292,7 +328,11 @@ def _form_class(filterset_class):
         if isinstance(filter_, QuerySetRequestMixin):
             filter_.queryset = filter_.get_queryset(None).none()
         fields[name] = filter_.field
-    return type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
+    # The empty choice is the default, devices Apple assigns now; `active` stays valid without a second entry.
+    fields["state"].widget.choices = STATES
+    form_class = type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
+    form_class.base_fields = _SharedFields(form_class.base_fields, form_class.per_request)
+    return form_class
 
 
 def _assigned(queryset):

@@ -237,3 +237,35 @@ def test_the_filter_bar_keeps_what_was_chosen_and_escapes_names(world, client, a
     assert chosen["os"] == [""] and chosen["state"] == [""]
     assert f'<option value="{world["beta"].pk}" selected>Beta &lt;b&gt;&quot;&amp;</option>' in selects["token"]
     assert 'id="f-status"' in page and 'id="f-token"' in page
+
+
+def test_filter_forms_share_only_the_fields_no_request_changes(world, admin_user, manager_a, tag_a):
+    """Forms share the filter fields they only read; each has its own token and profile choices."""
+    from django.test import RequestFactory
+
+    from devices.selectors import device_filter
+
+    world["acme"].scope_tags.set([tag_a])
+
+    def form_for(user):
+        request = RequestFactory().get("/devices/")
+        request.user = user
+        return device_filter(request.GET.copy(), user=user, request=request).form
+
+    admin_form, manager_form = form_for(admin_user), form_for(manager_a)
+    admin_form.offer_profiles([(world["profile"].pk, "Field")])
+    manager_form.offer_profiles([])
+    for name in admin_form.fields:
+        shared = admin_form.fields[name] is manager_form.fields[name]
+        assert shared == (name not in ("token", "profile")), name
+    assert [value for value, _ in admin_form.fields["token"].widget.choices] == [
+        "",
+        world["acme"].pk,
+        world["beta"].pk,
+    ]
+    assert [value for value, _ in manager_form.fields["token"].widget.choices] == ["", world["acme"].pk]
+    assert (
+        len(admin_form.fields["profile"].widget.choices) == 3
+        and len(manager_form.fields["profile"].widget.choices) == 2
+    )
+    assert "Field" in str(admin_form["profile"]) and "Field" not in str(manager_form["profile"])
