@@ -203,7 +203,8 @@ def device_export_lines(queryset: QuerySet[Device], columns: list[str]) -> Itera
     yield writer.writerow(csv_header(columns))
     last = 0
     while True:
-        chunk = [DeviceRow(v) for v in queryset.filter(pk__gt=last).order_by("pk").values(*ROW_VALUES)[:EXPORT_CHUNK]]
+        rows = queryset.filter(pk__gt=last).order_by("pk").values_list(*ROW_VALUES)[:EXPORT_CHUNK]
+        chunk = list(map(DeviceRow._make, rows))
         if not chunk:
             return
         yield "".join(writer.writerow(csv_row(device, columns)) for device in chunk)
