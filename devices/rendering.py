@@ -56,6 +56,32 @@ def device_rows_html(rows: list[tuple]) -> SafeString:
     return mark_safe("\n".join(parts))  # noqa: S308 - every value above is escaped
 
 
+def column_headers_html(columns: list[tuple], sort_key: str, descending: bool) -> SafeString:
+    """The table's `<th>` for (column, sort link) pairs, the sorted one marked, as the list's template wrote them."""
+    parts = []
+    for column, link in columns:
+        sorted_here = column.key == sort_key
+        state = ("descending" if descending else "ascending") if sorted_here else "none"
+        arrow = (" ▼" if descending else " ▲") if sorted_here else ""
+        parts.append(
+            f'<th aria-sort="{state}"><a href="{escape(link)}" title="Sort by {escape(column.label.lower())}">'
+            f"{escape(column.heading)}{arrow}</a></th>"
+        )
+    return mark_safe("".join(parts))  # noqa: S308 - links and labels are escaped
+
+
+def column_choices_html(columns, chosen: set[str]) -> SafeString:
+    """The column chooser's checkboxes, the chosen ones checked; the serial number cannot be left out."""
+    return mark_safe(  # noqa: S308 - keys and labels are escaped
+        "".join(
+            f'<label><input type="checkbox" name="columns" value="{escape(column.key)}" '
+            f"{'checked' if column.key in chosen else ''} {'disabled' if column.key == 'serial_number' else ''}> "
+            f"{escape(column.label)}</label>"
+            for column in columns
+        )
+    )
+
+
 def options_html(options) -> SafeString:
     """`<option>` elements for (value, label, selected) triples, as the filter bar's template used to write them."""
     return mark_safe(  # noqa: S308 - values and labels are escaped

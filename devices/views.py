@@ -22,7 +22,7 @@ from devices.csv_import import MATCHED, OUTCOME_LABELS
 from devices.filters import FAMILY_LABELS, PLATFORMS, platform_for_family
 from devices.forms import ColumnsForm, ImportForm
 from devices.models import Device
-from devices.rendering import device_rows_html, options_html
+from devices.rendering import column_choices_html, column_headers_html, device_rows_html, options_html
 from profiles import selectors as profile_selectors
 from tokens import selectors as token_selectors
 from tokens.crumbs import token_crumbs
@@ -183,11 +183,11 @@ class DeviceListView(_DeviceListBase):
             count=count,
             rows=page.rows,
             rows_html=device_rows_html([(d, [(key, cell_text(d, key)) for key in columns]) for d in page.rows]),
-            columns=[(BY_KEY[key], links[key]) for key in columns],
-            all_columns=COLUMNS,
-            column_keys=set(columns),
-            sort_key=column.key,
-            sort_descending=descending,
+            # The headings and the column chooser are drawn here, like the rows: two dozen template loops otherwise.
+            column_headers=column_headers_html(
+                [(BY_KEY[key], links[key]) for key in columns], sort_key=column.key, descending=descending
+            ),
+            column_choices=column_choices_html(COLUMNS, set(columns)),
             next_url=f"{base}{sized}cursor={page.next_cursor}" if page.next_cursor else "",
             previous_url=f"{base}{sized}cursor={page.previous_cursor}" if page.previous_cursor else "",
             first_url=f"{base}{sized}".rstrip("&") if page.previous_cursor else "",
