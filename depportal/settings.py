@@ -117,7 +117,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "depportal.core.cache.ReusingRedisCache", "LOCATION": REDIS_URL}}
 else:
     # Shared between the web and worker processes of the embedded run, unlike locmem.
     CACHES = {
