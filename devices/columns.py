@@ -129,12 +129,15 @@ def sort_value(device: DeviceRow, column: Column):
     return getattr(device, column.sort.replace("__", "_"))
 
 
-def _when(value: datetime | None) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+def _when(value: datetime | None, tz) -> str:
+    return timezone.localtime(value, tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def cell_text(device: DeviceRow, key: str) -> str:
-    """What a cell shows (and the CSV holds) for one device."""
+def cell_text(device: DeviceRow, key: str, tz=None) -> str:
+    """What a cell shows (and the CSV holds) for one device; dates in `tz`, the current time zone by default.
+
+    A page passes the time zone it looked up once: looking it up per date cell was a fifth of the cells' cost.
+    """
     if key == "token":
         return device.token_name
     if key == "assigned_profile":
@@ -144,9 +147,9 @@ def cell_text(device: DeviceRow, key: str) -> str:
     if key == "device_family":
         return FAMILY_LABELS.get(device.device_family, device.device_family)
     if key == "profile_assign_time":
-        return _when(device.profile_assign_time)
+        return _when(device.profile_assign_time, tz)
     if key == "op_date":
-        return f"{device.op_type} {_when(device.op_date)}".strip() if device.op_date or device.op_type else ""
+        return f"{device.op_type} {_when(device.op_date, tz)}".strip() if device.op_date or device.op_type else ""
     return str(getattr(device, key) or "")
 
 

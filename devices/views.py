@@ -166,6 +166,7 @@ class DeviceListView(_DeviceListBase):
         page = selectors.device_page(queryset, ordering=ordering, cursor=request.GET.get("cursor", ""), size=size)
         count = selectors.device_count(queryset, page)
         columns = selectors.device_columns_for(request.user)
+        tz = timezone.get_current_timezone()
         query = params.urlencode()
         base = f"?{query}&" if query else "?"
         sized = f"size={size}&" if size != selectors.DEFAULT_PAGE_SIZE else ""
@@ -182,7 +183,7 @@ class DeviceListView(_DeviceListBase):
             page=page,
             count=count,
             rows=page.rows,
-            rows_html=device_rows_html([(d, [(key, cell_text(d, key)) for key in columns]) for d in page.rows]),
+            rows_html=device_rows_html([(d, [(key, cell_text(d, key, tz)) for key in columns]) for d in page.rows]),
             # The headings and the column chooser are drawn here, like the rows: two dozen template loops otherwise.
             column_headers=column_headers_html(
                 [(BY_KEY[key], links[key]) for key in columns], sort_key=column.key, descending=descending
