@@ -6,6 +6,7 @@ from types import MappingProxyType
 
 import django_filters
 from django import forms
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q, QuerySet
 from django.forms.utils import flatatt
 from django.http import QueryDict
@@ -323,15 +324,18 @@ def _form_class(filterset_class):
     set there is shared). Here those start empty, so no user's choices can stay in the shared class.
     """
     filters = copy.deepcopy(filterset_class.base_filters)
+    copied = filterset_class._meta.form.per_request
     fields = {}
     for name, filter_ in filters.items():
         if isinstance(filter_, QuerySetRequestMixin):
+            if name not in copied:  # each form sets its own queryset here, which must not be a shared field's
+                raise ImproperlyConfigured(f"{name} has choices per request: list it in the form's per_request.")
             filter_.queryset = filter_.get_queryset(None).none()
         fields[name] = filter_.field
     # The empty choice is the default, devices Apple assigns now; `active` stays valid without a second entry.
     fields["state"].widget.choices = STATES
     form_class = type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
-    form_class.base_fields = _SharedFields(form_class.base_fields, form_class.per_request)
+    form_class.base_fields = _SharedFields(form_class.base_fields, copied)
     return form_class
 
 
