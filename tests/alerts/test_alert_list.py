@@ -1,5 +1,7 @@
 """Which alerts exist, who sees them, and where the console and the API show them."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -173,3 +175,28 @@ def test_the_apple_business_connection_alerts_administrators_in_the_alerts_list_
     assert 'id="business-alert"' in page and 'id="alert-count">2<' in page
     client.force_login(reader)
     assert 'id="business-alert"' not in client.get("/").content.decode()
+
+
+def test_the_badge_reads_current_tokens_and_each_scope_its_own(
+    onboard, admin_user, make_user, tag_a, tag_b, expire_in, client
+):
+    """The badge counts what each scope may see, as the tokens are now: what changed shows on the next page."""
+    alpha = onboard(admin_user, server_name="Alpha", tags=[tag_a])
+    beta = expire_in(onboard(admin_user, server_name="Beta", tags=[tag_b]), 5)
+    reader_a = make_user("reader-a", Role.READ_ONLY, [tag_a])
+    reader_b = make_user("reader-b", Role.READ_ONLY, [tag_b])
+    both = make_user("both", Role.READ_ONLY, [tag_a, tag_b])
+
+    assert [a.subject_name for a in alert_list(user=reader_a)] == []
+    assert [a.subject_name for a in alert_list(user=reader_b)] == ["Beta"]
+    expire_in(alpha, 5)
+    EnrollmentProgramToken.objects.filter(pk=beta.pk).update(state=TokenState.ERROR, last_error_message="No")
+    assert [a.subject_name for a in alert_list(user=reader_a)] == ["Alpha"]
+    assert [a.code for a in alert_list(user=reader_b)] == ["token_expiring", "sync_failed"]
+    assert sorted(a.subject_name for a in alert_list(user=both)) == ["Alpha", "Beta", "Beta"]
+    assert len(alert_list(user=admin_user)) == 3
+
+    client.force_login(reader_a)
+    assert 'id="alert-count">1<' in client.get("/devices/").content.decode()
+    EnrollmentProgramToken.objects.filter(pk=alpha.pk).update(access_token_expiry=timezone.now() + timedelta(days=90))
+    assert 'id="alert-count"' not in client.get("/devices/").content.decode()
