@@ -595,15 +595,9 @@ class VppTokenEditView(_UserFormView):
         context["alerts"] = vpp_token_alerts(self.vpp_token)
         return context
 
-    def post(self, request, *args, **kwargs):
-        if request.POST.get("delete") != "yes":
-            return super().post(request, *args, **kwargs)
-        try:
-            services.vpp_token_delete(actor=request.user, vpp_token=self.vpp_token)
-        except ApplicationError as error:
-            messages.error(request, error.message)
-            return redirect("profiles:vpp_token_edit", pk=self.vpp_token.pk)
-        messages.success(request, f"The VPP token {self.vpp_token} was deleted.")
+    def perform_delete(self):
+        services.vpp_token_delete(actor=self.request.user, vpp_token=self.vpp_token)
+        messages.success(self.request, f"The VPP token {self.vpp_token} was deleted.")
         return redirect("profiles:vpp_token_list")
 
     def perform(self, form):

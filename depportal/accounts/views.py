@@ -137,15 +137,9 @@ class ScopeTagEditView(ServiceFormView):
         context["tag"] = self.tag
         return context
 
-    def post(self, request, *args, **kwargs):
-        if "delete" not in request.POST:
-            return super().post(request, *args, **kwargs)
-        try:
-            services.scope_tag_delete(actor=request.user, tag=self.tag)
-        except ApplicationError as error:
-            messages.error(request, error.message)
-            return redirect("accounts:scope_tag_edit", pk=self.tag.pk)
-        messages.success(request, f"Scope tag {self.tag.name} deleted.")
+    def perform_delete(self):
+        services.scope_tag_delete(actor=self.request.user, tag=self.tag)
+        messages.success(self.request, f"Scope tag {self.tag.name} deleted.")
         return redirect("accounts:scope_tag_list")
 
     def perform(self, form):

@@ -1,8 +1,10 @@
 """Small helpers shared by the console views of every app."""
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.generic import FormView
 
@@ -52,9 +54,9 @@ class ConsoleMixin(LoginRequiredMixin):
 def apply_error(form: forms.Form, error: ApplicationError) -> None:
     """Put an ApplicationError's field messages on the form, and the rest on the form itself."""
     placed = False
-    for field, messages in error.fields.items():
+    for field, field_messages in error.fields.items():
         if field in form.fields:
-            for message in messages:
+            for message in field_messages:
                 form.add_error(field, message)
             placed = True
     if not placed:
@@ -66,7 +68,19 @@ class ServiceFormView(ConsoleMixin, FormView):
 
     An ApplicationError from the service lands on the form (apply_error) and the page shows again, so every
     console form reports refusals the same way and nothing is half-saved.
+
+    A page with a delete button (a `delete` field in its POST) defines `perform_delete()`: the service, then the
+    response. A refusal is shown as a message on the same page.
     """
+
+    def post(self, request, *args, **kwargs):
+        if "delete" not in request.POST or not hasattr(self, "perform_delete"):
+            return super().post(request, *args, **kwargs)
+        try:
+            return self.perform_delete()
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect(request.get_full_path())
 
     def form_valid(self, form):
         try:
