@@ -179,6 +179,8 @@ class JobTakenOver(Exception):
 class _Run:
     job: SyncJob
     token: EnrollmentProgramToken
+    # A fetch into a token with no devices stored: its pages skip looking their devices up (see _apply).
+    none_stored: bool = False
 
     def mine(self):
         """The job's row while this worker still holds it (the fencing condition of every write)."""
@@ -263,6 +265,7 @@ def _full(run: _Run, client, cursor: str | None, fetch_job_id: int, reason: str)
         ran_full=True, full_reason=reason[:200], fetch_job_id=fetch_job_id, devices_listed=listed_before
     ):
         raise JobTakenOver()
+    run.none_stored = not Device.objects.filter(token_id=run.token.pk).exists()
     try:
         _pages(run, client.fetch_devices(cursor), fetch_job_id=fetch_job_id)
     except CursorExhausted:
@@ -275,6 +278,8 @@ def _full(run: _Run, client, cursor: str | None, fetch_job_id: int, reason: str)
         logger.info("sync job %s: fetch cursor rejected (%s); fetching from the start", run.job.pk, error.code)
         _full(run, client, None, run.job.pk, f"Apple rejected the fetch cursor, {error.code}")
         return
+    finally:
+        run.none_stored = False
     now = timezone.now()
     with transaction.atomic():
         if not run.mine().exists():
@@ -378,7 +383,23 @@ def _beat(run: _Run) -> None:
 
 
 def _apply(run: _Run, page, prepared: PreparedPage, *, fetch_job_id: int | None) -> None:
-    """One page: device changes, the cursor after them and the job's counters commit together."""
+    """One page: device changes, the cursor after them and the job's counters commit together.
+
+    A fetch into a token that had no devices writes its pages without looking their devices up (the lookup was
+    7-10 ms of a page's 60-70). If a device is stored after all (Apple listed it on an earlier page), the
+    insert is refused and the page rolls back whole; it is written again with the lookup, as are the rest.
+    """
+    if run.none_stored and fetch_job_id is not None:
+        try:
+            _write(run, page, prepared, fetch_job_id=fetch_job_id, none_stored=True)
+            return
+        except IntegrityError:
+            logger.info("sync job %s: a device of the fetch is stored already; looking each one up", run.job.pk)
+            run.none_stored = False
+    _write(run, page, prepared, fetch_job_id=fetch_job_id, none_stored=False)
+
+
+def _write(run: _Run, page, prepared: PreparedPage, *, fetch_job_id: int | None, none_stored: bool) -> None:
     now = timezone.now()
     if run.job.deadline_at and now > run.job.deadline_at:
         raise SyncTimedOut()
@@ -388,7 +409,12 @@ def _apply(run: _Run, page, prepared: PreparedPage, *, fetch_job_id: int | None)
         if job is None:
             raise JobTakenOver()
         result = device_apply_apple_page(
-            token_id=run.token.pk, page=prepared, now=now, fetch_job_id=fetch_job_id, job_id=run.job.pk
+            token_id=run.token.pk,
+            page=prepared,
+            now=now,
+            fetch_job_id=fetch_job_id,
+            job_id=run.job.pk,
+            none_stored=none_stored,
         )
         EnrollmentProgramToken.objects.filter(pk=run.token.pk).update(
             sync_cursor=page.cursor,

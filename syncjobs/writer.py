@@ -244,7 +244,13 @@ def device_prepare_apple_page(*, records: list) -> PreparedPage:
 
 
 def device_apply_apple_page(
-    *, token_id: int, page: PreparedPage, now: datetime, fetch_job_id: int | None, job_id: int | None = None
+    *,
+    token_id: int,
+    page: PreparedPage,
+    now: datetime,
+    fetch_job_id: int | None,
+    job_id: int | None = None,
+    none_stored: bool = False,
 ) -> PageResult:
     """Upsert one prepared page of Apple's records for a token; the caller's transaction commits it with the cursor.
 
@@ -253,12 +259,19 @@ def device_apply_apple_page(
     Delta ops resolve by Apple's op_date; `deleted` marks a device removed; a device deleted here stays
     deleted (hidden) whatever a delta op says (DESIGN.md rule 9), though its fields follow Apple's. One sync per
     token runs at a time, so deciding from the rows read at the start of the page is safe.
+
+    `none_stored` (fetch pages only) skips looking the page's devices up, for a caller that expects none of them
+    stored, as on a token's first fetch. Every device is then new, and the insert is the page's only write: if
+    one is stored after all, the (token, serial) constraint refuses the insert with an IntegrityError, the
+    caller's transaction rolls the page back, and the caller writes it again without the assumption.
     """
     problems, latest = page.problems, page.latest
     full = fetch_job_id is not None
+    if none_stored and not full:
+        raise ValueError("none_stored is for fetch pages: a delta page's deletions need the stored rows")
     if not full:
         _record_ops(token_id, page.records, now, job_id)
-    stored = _stored(token_id, list(latest))
+    stored = {} if none_stored else _stored(token_id, list(latest))
     added: list[str] = []
     writes: list[tuple[str, dict]] = []
     deletions: list[tuple[int, datetime | None]] = []
@@ -346,6 +359,8 @@ def _stored(token_id: int, serials: list[str]) -> dict[str, tuple]:
     never flattened, so each serial is one index lookup. The array is one parameter, where the ORM's `__in`
     would prepare each of the page's 1,000 serials one by one.
     """
+    if not serials:  # an empty page: nothing changed since the cursor
+        return {}
     columns = ["serial_number", "id", *_UPDATED_COLUMNS, "removed_at", "deleted_here_at", "full_sync_job_id"]
     if connection.vendor != "postgresql":
         found = Device.objects.filter(token_id=token_id, serial_number__in=serials).values_list(*columns)
@@ -475,7 +490,8 @@ def _copy(table: str, columns: list[str], lines: list[str]) -> None:
         if raw in text:
             text = text.replace(raw, escaped)
     text = text.replace(_FIELD, "\t").replace(_LINE, "\n").replace(_NULL, "\\N")
-    with connection.cursor() as cursor:
+    # wrap_database_errors: the driver's errors (a duplicate key) as Django's, as for execute().
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         # In one read: psycopg2 reads the file 8 KB at a time by default, taking the interpreter lock for each
         # read, and the sync's other threads (fetching and preparing the next pages) hold it up to 5 ms a time.
         # The size goes by position: Django's debug cursor (DEBUG, or a test capturing queries) takes no keywords.
