@@ -72,10 +72,13 @@ class Device(models.Model):
         indexes = [
             models.Index(fields=["serial_number", "id"], name="device_serial_id_idx"),
             models.Index(fields=["profile_status", "serial_number", "id"], name="device_status_idx", condition=_LIVE),
+            # removed_at included: a profile's devices are counted from the index alone (the default list
+            # leaves removed devices out), not from one heap page per device.
             models.Index(
                 fields=["assigned_profile", "profile_assign_time", "id"],
                 name="device_profile_time_idx",
                 condition=_LIVE,
+                include=["removed_at"],
             ),
             models.Index(fields=["profile_assign_time", "id"], name="device_assign_time_idx", condition=_LIVE),
             models.Index(fields=["op_date", "id"], name="device_op_date_idx", condition=_LIVE),
