@@ -1,7 +1,6 @@
 """/api/v1/: every app registers its viewsets on one router, so the schema and root list them all."""
 
 from django.urls import include, path
-from rest_framework.renderers import JSONRenderer
 from rest_framework.routers import DefaultRouter
 
 from business.api.views import BusinessServerViewSet, ConnectionViewSet, DeviceActivityViewSet, OrgDeviceViewSet
@@ -12,6 +11,7 @@ from depportal.accounts.api.views import (
     ScopeTagViewSet,
     UserViewSet,
 )
+from depportal.api.renderers import JSONRenderer
 from depportal.audit.api.views import AuditEventViewSet
 from devices.api.views import CSVRenderer, DeviceViewSet
 from overview.alerts.api.views import AlertViewSet, NotificationSettingsViewSet
