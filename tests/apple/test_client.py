@@ -450,6 +450,15 @@ def test_malformed_json_is_reported(depsim, make_client):
     assert malformed.value.status == 200
 
 
+def test_a_page_orjson_refuses_is_read_as_json_reads_it(depsim, server, make_client):
+    """A lone surrogate escape is valid JSON that orjson refuses: the page is read all the same (the writer then
+    cleans the field), never reported as malformed."""
+    serial = depsim.add_devices(server.server_uuid, count=2)[0]["serial_number"]
+    depsim.update_device(serial, asset_tag="bad\ud800tag")
+    devices = {d["serial_number"]: d for page in make_client().fetch_devices() for d in page.devices}
+    assert len(devices) == 2 and devices[serial]["asset_tag"] == "bad\ud800tag"
+
+
 # --- cursors -----------------------------------------------------------------------------------------------
 
 
