@@ -84,3 +84,22 @@ def test_without_the_lookup_a_stored_device_refuses_the_page(apple, onboard, adm
     with pytest.raises(ValueError, match="fetch pages"):
         device_apply_apple_page(token_id=token.pk, page=prepared, now=job.created_at, fetch_job_id=None,
                                 none_stored=True)  # fmt: skip
+
+
+def test_pages_commit_without_waiting_for_the_flush_and_the_connection_is_restored(apple, onboard, admin_user):
+    token = onboard(admin_user)
+    apple.add_devices(token.server_uuid, count=1200)
+    with CaptureQueriesContext(connection) as sync:
+        job = run_sync(token, SyncKind.MANUAL, SyncTrigger.CONSOLE)
+    assert job.state == SyncState.SUCCEEDED, job.error_message
+    statements = [q["sql"] for q in sync.captured_queries]
+    page_writes = [n for n, sql in enumerate(statements) if sql.startswith('UPDATE "syncjobs_syncjob" SET "pages"')]
+    unflushed = [n for n, sql in enumerate(statements) if sql == "SET synchronous_commit TO OFF"]
+    restored = [n for n, sql in enumerate(statements) if sql == "RESET synchronous_commit"]
+    assert len(page_writes) == 2 + 1  # two fetch pages, then the follow-up sync's empty page
+    assert len(unflushed) == len(restored) == 2  # the fetch, then the follow-up sync
+    assert unflushed[0] < page_writes[0] < page_writes[1] < restored[0] < unflushed[1] < page_writes[2] < restored[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    assert_shows_what_apple_assigns(apple, token)
