@@ -16,6 +16,7 @@ import json
 import math
 import operator
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +50,8 @@ _OP_DATE = _UPDATED_COLUMNS.index("op_date")
 _OP_TYPE = _UPDATED_COLUMNS.index("op_type")
 _ASSIGNED = _UPDATED_COLUMNS.index("device_assigned_date")
 SERIAL_MAX = 64
+# Records prepared between two offers of the interpreter lock (see device_prepare_apple_page): about 1 ms.
+YIELD_EVERY = 50
 # Apple's newer fields are small scalars and lists; anything deeper or larger is not a device field.
 _EXTRA_MAX_DEPTH = 6
 _EXTRA_MAX_CHARS = 16_384
@@ -229,17 +232,24 @@ class PreparedPage:
 
 def device_prepare_apple_page(*, records: list) -> PreparedPage:
     """Everything of a page's writing that needs no database, done before the page's transaction opens so the
-    job's row lock is held only for the database work."""
+    transaction holds its locks only for the database work.
+
+    The sync prepares a page on a thread of its own while other threads fetch the next page and write the last:
+    every YIELD_EVERY records it lets them have the interpreter lock (sleep(0)), or each of their round trips to
+    Apple or the database would wait up to the 5 ms switch interval behind this work to go on.
+    """
     problems = _Problems()
     if not isinstance(records, list):
         records = []
     latest = _latest_per_serial(records, problems)
-    rows = {
-        serial: _row(serial, record, problems)
-        for serial, record in latest.items()
-        if record.get("op_type") != "deleted"
-    }
-    copy_lines = {serial: _copy_line(serial, row) for serial, row in rows.items()}
+    rows: dict[str, dict] = {}
+    copy_lines: dict[str, str] = {}
+    for count, (serial, record) in enumerate(latest.items(), 1):
+        if record.get("op_type") != "deleted":
+            row = rows[serial] = _row(serial, record, problems)
+            copy_lines[serial] = _copy_line(serial, row)
+        if count % YIELD_EVERY == 0:
+            time.sleep(0)
     return PreparedPage(records=records, latest=latest, rows=rows, copy_lines=copy_lines, problems=problems)
 
 
