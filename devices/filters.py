@@ -1,7 +1,7 @@
 """The one device filter: the console list, its export and bulk actions, and the REST API all use it."""
 
 import copy
-from functools import cache
+from functools import cache, partial
 from types import MappingProxyType
 
 import django_filters
@@ -113,15 +113,15 @@ class DatePickers(DateRangeWidget):
 
 
 class _TokenChoices(BaseChoiceIterator):
-    """The token select's options from one plain (pk, name) query, run only when the select is drawn; a model
-    choice field would fetch whole tokens through a server-side cursor."""
+    """The token select's options from one plain (pk, name) query, built and run only when the select is drawn
+    (the API never draws it); a model choice field would fetch whole tokens through a server-side cursor."""
 
-    def __init__(self, queryset):
-        self.queryset = queryset
+    def __init__(self, tokens):
+        self.tokens = tokens
 
     def __iter__(self):
         yield "", "All tokens"
-        yield from self.queryset.values_list("pk", "name")
+        yield from self.tokens().values_list("pk", "name")
 
 
 class _SharedFields(dict):
@@ -152,10 +152,9 @@ class DeviceFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, auto_id="f-%s", label_suffix="", **kwargs)
 
-    def offer_tokens(self, queryset) -> None:
-        """The tokens the Token select offers (the viewer's); setting a queryset resets a widget's choices."""
-        self.fields["token"].queryset = queryset
-        self.fields["token"].widget.choices = _TokenChoices(queryset)
+    def offer_tokens(self, tokens) -> None:
+        """The tokens the Token select offers: the viewer's, from `tokens()` when the select is drawn."""
+        self.fields["token"].widget.choices = _TokenChoices(tokens)
 
     def offer_profiles(self, profiles) -> None:
         """The profiles the Profile select offers: (pk, label) pairs the viewer may see."""
@@ -308,9 +307,11 @@ class DeviceFilter(django_filters.FilterSet):
         if not hasattr(self, "_form"):
             form = super().form
             for name, filter_ in self.filters.items():
-                if isinstance(filter_, QuerySetRequestMixin):
+                # Only a value needs the viewer's choices to be checked against; without one the field keeps the
+                # shared empty queryset, and the API call builds no query it would not run.
+                if isinstance(filter_, QuerySetRequestMixin) and self.data.get(name) not in EMPTY_VALUES:
                     form.fields[name].queryset = filter_.get_queryset(self.request)
-            form.offer_tokens(form.fields["token"].queryset)
+            form.offer_tokens(partial(self.filters["token"].get_queryset, self.request))
         return self._form
 
 
