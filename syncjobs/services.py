@@ -11,12 +11,11 @@ import queue
 import re
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -317,39 +316,12 @@ def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
         f"sync-{run.job.pk}-prepare",
     )
     try:
-        with _commits_unflushed(run):
-            for page, ready in _drain(prepared, stop, idle=lambda: _beat(run)):
-                _apply(run, page, ready, fetch_job_id=fetch_job_id)
+        for page, ready in _drain(prepared, stop, idle=lambda: _beat(run)):
+            _apply(run, page, ready, fetch_job_id=fetch_job_id)
     finally:
         stop.set()
         for stage in (prepared, fetched):
             stage.thread.join(timeout=5)
-
-
-@contextmanager
-def _commits_unflushed(run: _Run):
-    """The pages' commits do not wait for PostgreSQL to flush them to disk (synchronous_commit off, for this
-    connection while the pages are written): that wait was a quarter of a page's time.
-
-    What this gives up is only the last moments of pages (PostgreSQL flushes within a few hundred milliseconds)
-    should the database server itself crash, and those go with their cursors, so the next sync fetches them
-    again: each page still commits whole, with its cursor, in order. A worker that crashes loses nothing that
-    committed. The job's start and end stay flushed as every other write is.
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
-        except DatabaseError:
-            # The connection broke (the error on its way out says why): Django discards it, and the setting with it.
-            logger.warning("sync job %s: could not reset synchronous_commit; the connection is discarded", run.job.pk)
 
 
 @dataclass
@@ -432,6 +404,7 @@ def _write(run: _Run, page, prepared: PreparedPage, *, fetch_job_id: int | None,
     if run.job.deadline_at and now > run.job.deadline_at:
         raise SyncTimedOut()
     with transaction.atomic():
+        _commit_unflushed()
         result = device_apply_apple_page(
             token_id=run.token.pk,
             page=prepared,
@@ -477,6 +450,21 @@ def _write(run: _Run, page, prepared: PreparedPage, *, fetch_job_id: int | None,
             sync_fetch_job_id=fetch_job_id,
             device_count=Greatest(F("device_count") + result.assigned_delta, 0),
         )
+
+
+def _commit_unflushed() -> None:
+    """The page's commit does not wait for PostgreSQL to flush it to disk (synchronous_commit off): that wait was
+    a quarter of a page's time.
+
+    What this gives up is only the last moments of pages (PostgreSQL flushes within a few hundred milliseconds)
+    should the database server itself crash, and those go with their cursors, so the next sync fetches them
+    again: each page still commits whole, with its cursor, in order. A worker that crashes loses nothing that
+    committed. SET LOCAL ends with the transaction: nothing else on the connection (or on a pooled server
+    connection) is written this way.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _finish_succeeded(run: _Run) -> None:

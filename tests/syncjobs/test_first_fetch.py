@@ -12,7 +12,7 @@ from devices.models import Device
 from syncjobs import services
 from syncjobs.models import SyncJob, SyncKind, SyncState, SyncTrigger
 from syncjobs.writer import device_apply_apple_page, device_prepare_apple_page
-from tests.truth import assert_shows_what_apple_assigns, run_sync
+from tests.truth import assert_shows_what_apple_assigns, finish_first_sync, run_sync
 from tokens.models import EnrollmentProgramToken
 from tokens.services import token_client
 
@@ -86,19 +86,19 @@ def test_without_the_lookup_a_stored_device_refuses_the_page(apple, onboard, adm
                                 none_stored=True)  # fmt: skip
 
 
-def test_pages_commit_without_waiting_for_the_flush_and_the_connection_is_restored(apple, onboard, admin_user):
+@pytest.mark.django_db(transaction=True)
+def test_pages_commit_without_waiting_for_the_flush_and_nothing_else_does(apple, onboard, admin_user):
     token = onboard(admin_user)
+    finish_first_sync(token)
     apple.add_devices(token.server_uuid, count=1200)
     with CaptureQueriesContext(connection) as sync:
         job = run_sync(token, SyncKind.MANUAL, SyncTrigger.CONSOLE)
     assert job.state == SyncState.SUCCEEDED, job.error_message
     statements = [q["sql"] for q in sync.captured_queries]
     page_writes = [n for n, sql in enumerate(statements) if sql.startswith('UPDATE "syncjobs_syncjob" SET "pages"')]
-    unflushed = [n for n, sql in enumerate(statements) if sql == "SET synchronous_commit TO OFF"]
-    restored = [n for n, sql in enumerate(statements) if sql == "RESET synchronous_commit"]
-    assert len(page_writes) == 2 + 1  # two fetch pages, then the follow-up sync's empty page
-    assert len(unflushed) == len(restored) == 2  # the fetch, then the follow-up sync
-    assert unflushed[0] < page_writes[0] < page_writes[1] < restored[0] < unflushed[1] < page_writes[2] < restored[1]
+    unflushed = [n for n, sql in enumerate(statements) if sql == "SET LOCAL synchronous_commit TO OFF"]
+    assert len(page_writes) == len(unflushed) == 2  # a delta of two pages: each page's transaction, and no other
+    assert unflushed[0] < page_writes[0] < unflushed[1] < page_writes[1]
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
