@@ -59,6 +59,7 @@ from django.urls import include, path  # noqa: E402
 from rest_framework.response import Response  # noqa: E402
 from rest_framework.views import APIView  # noqa: E402
 
+import depportal.wsgi  # noqa: E402, F401 - the app loaded as gunicorn loads it (its URL conf, the frozen GC)
 from devices.columns import BY_KEY  # noqa: E402
 from devices.models import Device  # noqa: E402
 from devices.selectors import encode_cursor  # noqa: E402
