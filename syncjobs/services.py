@@ -279,12 +279,16 @@ def _full(run: _Run, client, cursor: str | None, fetch_job_id: int, reason: str)
         _full(run, client, None, run.job.pk, f"Apple rejected the fetch cursor, {error.code}")
         return
     finally:
-        run.none_stored = False
+        all_new, run.none_stored = run.none_stored, False
     now = timezone.now()
     with transaction.atomic():
         if not run.mine().exists():
             raise JobTakenOver()
-        removed = device_mark_unlisted_removed(token_id=run.token.pk, fetch_job_id=fetch_job_id, now=now)
+        # Every device of a token that had none came with this fetch, unless a page met one stored (and the
+        # pages fell back to the lookup): then none is unlisted, and the scan of the token for them is skipped.
+        removed = (
+            0 if all_new else device_mark_unlisted_removed(token_id=run.token.pk, fetch_job_id=fetch_job_id, now=now)
+        )
         run.mine().update(devices_removed=F("devices_removed") + removed)
         # A fetch is rare and reads everything anyway: recount exactly, whatever the pages counted.
         EnrollmentProgramToken.objects.filter(pk=run.token.pk).update(

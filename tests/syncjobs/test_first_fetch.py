@@ -31,6 +31,8 @@ def test_a_first_fetch_looks_nothing_up_and_shows_what_apple_assigns(apple, onbo
     assert job.state == SyncState.SUCCEEDED, job.error_message
     assert (job.ran_full, job.pages, job.devices_added) == (True, 3, 2500)
     assert _lookups(first.captured_queries) == []
+    # Nothing can be unlisted in it: the token had no device, so the token's devices are not scanned for them.
+    assert not [q for q in first.captured_queries if '"removed_at" = ' in q["sql"] and q["sql"].startswith("UPDATE")]
     assert_shows_what_apple_assigns(apple, token)
 
     # A second fetch of the same token meets its devices: every page looks them up.
@@ -44,6 +46,7 @@ def test_a_first_fetch_looks_nothing_up_and_shows_what_apple_assigns(apple, onbo
     assert job.state == SyncState.SUCCEEDED, job.error_message
     assert (job.devices_added, job.devices_unchanged) == (10, 2500)
     assert len(_lookups(second.captured_queries)) == 3
+    assert [q for q in second.captured_queries if '"removed_at" = ' in q["sql"] and q["sql"].startswith("UPDATE")]
     assert_shows_what_apple_assigns(apple, token)
 
 
