@@ -4,7 +4,7 @@ same process:
 1. full sync of N devices (default 100,000) without Apple latency, in devices/s, against the COPY floor: the
    same rows and columns (every Device column) written with PostgreSQL COPY in pages of 1000, one commit per
    page, with each page's COPY text built before the clock starts (target: the sync at >= 0.8x the floor).
-   The sync commits its pages without waiting for the flush to disk (syncjobs.services._commits_unflushed),
+   The sync commits its pages without waiting for the flush to disk (syncjobs.services._commit_unflushed),
    so the floor is also run that way and the sync's ratio to it printed beside;
    CPU seconds per 100,000 devices are printed for this process (every thread), the database server's
    backends and depsim (Apple's side, not ours);
@@ -231,6 +231,20 @@ def _copy_floor(texts: list[str], conn, *, unflushed: bool = False) -> float:
     return time.perf_counter() - started
 
 
+def _floor_round(control: DepSimControl, source, name: str, depsim_pid: int, *, unflushed: bool = False):
+    """(seconds, CPU) of the COPY floor: `source`'s pages as the rows of a new token of that name."""
+    other = _token(control, name)
+    now = datetime.now(UTC)
+    texts = [_floor_text(page, other.pk, now) for page in _fetch_pages(source)]
+    conn = _connect()
+    try:
+        with _Cpu(depsim_pid) as cpu:
+            elapsed = _copy_floor(texts, conn, unflushed=unflushed)
+    finally:
+        conn.close()
+    return elapsed, cpu
+
+
 def _delta_changes(control: DepSimControl, token) -> None:
     """500 devices modified at Apple and 500 unassigned: 1,000 changes for the next delta sync."""
     assigned = Device.objects.filter(token=token, removed_at__isnull=True).order_by("pk")
@@ -309,14 +323,7 @@ def _full_rounds(control: DepSimControl, depsim_pid: int, args) -> object:
             print(f"peak memory : {peak:.0f} MB for the whole process ({rss_before:.0f} MB before the sync)")
         if args.no_floor:
             continue
-        other = _token(control, f"Bench floor {round_no}")
-        now = datetime.now(UTC)
-        texts = [_floor_text(page, other.pk, now) for page in _fetch_pages(token)]
-        conn = _connect()
-        with _Cpu(depsim_pid) as floor_cpu:
-            floor_elapsed = _copy_floor(texts, conn)
-        conn.close()
-        del texts
+        floor_elapsed, floor_cpu = _floor_round(control, token, f"Bench floor {round_no}", depsim_pid)
         floor_rate = args.devices / floor_elapsed
         floor_rates.append(floor_rate)
         ratios.append(rate / floor_rate)
@@ -325,12 +332,9 @@ def _full_rounds(control: DepSimControl, depsim_pid: int, args) -> object:
             f"CPU per 100k: {floor_cpu.per_100k(args.devices)}"
         )
         print(f"ratio       : sync / COPY floor = {rate / floor_rate:.2f}x")
-        unflushed = _token(control, f"Bench unflushed floor {round_no}")
-        texts = [_floor_text(page, unflushed.pk, now) for page in _fetch_pages(token)]
-        conn = _connect()
-        unflushed_elapsed = _copy_floor(texts, conn, unflushed=True)
-        conn.close()
-        del texts
+        unflushed_elapsed, _ = _floor_round(
+            control, token, f"Bench unflushed floor {round_no}", depsim_pid, unflushed=True
+        )
         unflushed_ratios.append(rate / (args.devices / unflushed_elapsed))
         print(
             f"COPY floor, unflushed commits (as the sync commits): {unflushed_elapsed:.2f} s; "

@@ -72,8 +72,12 @@ def vpp_token_alerts(vpp_token: VppToken) -> list[Alert]:
     return alerts
 
 
-_GAVE_UP_DEVICES = Coalesce(
-    Subquery(
+@cache
+def _gave_up_devices_sql(using: str) -> tuple[str, tuple]:
+    """The subquery's SQL, compiled once per database: every console page annotates its tokens with it (for the
+    alerts badge), and resolving and compiling it again cost 0.5-0.9 ms a page. It names nothing of the
+    user's: its one outside reference is the token table's id, which is the outer query's own."""
+    gave_up = (
         Device.objects.filter(
             token_id=OuterRef("pk"),
             assignment_result__in=[FAILED, THROTTLED],
@@ -85,17 +89,8 @@ _GAVE_UP_DEVICES = Coalesce(
         .values("token_id")
         .annotate(n=Count("pk"))
         .values("n")
-    ),
-    0,
-)
-
-
-@cache
-def _gave_up_devices_sql(using: str) -> tuple[str, tuple]:
-    """The subquery's SQL, compiled once per database: every console page annotates its tokens with it (for the
-    alerts badge), and resolving and compiling it again cost 0.5-0.9 ms a page. It names nothing of the
-    user's: its one outside reference is the token table's id, which is the outer query's own."""
-    query = EnrollmentProgramToken.objects.annotate(gave_up_devices=_GAVE_UP_DEVICES).query
+    )
+    query = EnrollmentProgramToken.objects.annotate(gave_up_devices=Coalesce(Subquery(gave_up), 0)).query
     sql, params = query.get_compiler(using=using).compile(query.annotations["gave_up_devices"])
     return sql, tuple(params)
 
