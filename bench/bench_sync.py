@@ -17,7 +17,8 @@ Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/depportal_bench .venv/bin/p
      [--no-floor] [--no-latency]
      ... --delta-scale 1000000   only: load that many devices with COPY, then time a delta of 1,000 changes
      ... --devices 1000000 --rounds 1 --no-floor --no-latency   peak memory of a 1,000,000-device full sync
-depsim runs in a separate process (as Apple would), so its JSON work does not share this process's GIL.
+depsim runs in a separate process (as Apple would), so its JSON work does not share this process's GIL. The sync
+runs in this process with the garbage collector set up as in a worker process (depportal.celery.worker_gc_setup).
 The database named by DATABASE_URL is dropped and recreated.
 """
 
@@ -50,6 +51,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from depportal.celery import worker_gc_setup  # noqa: E402
 from depsim.control import DepSimControl  # noqa: E402
 from devices.models import Device  # noqa: E402
 
@@ -388,6 +390,7 @@ def main() -> None:
     args = parser.parse_args()
 
     _recreate_database()
+    worker_gc_setup()
     depsim = _start_depsim()
     settings.APPLE_DEP_BASE_URL = f"http://127.0.0.1:{PORT}"
     settings.APPLE_DEP_RATE_PER_TOKEN = 1000
