@@ -539,3 +539,60 @@ def test_the_page_size_apple_advertises_is_honoured(depsim, server, make_client)
     depsim.set_page_max(300)
     pages = list(make_client().fetch_devices())
     assert [len(page.devices) for page in pages] == [300, 300, 300, 100]
+
+
+# --- the environment ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def http_proxy():
+    """A forwarding HTTP proxy on loopback that notes each request line it carries."""
+    import http.server
+    import threading
+    import urllib.request
+
+    seen = []
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    class Forward(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            request = urllib.request.Request(self.path, headers=dict(self.headers), method="GET")
+            try:
+                answer = direct.open(request, timeout=10)
+            except urllib.error.HTTPError as error:
+                answer = error
+            body = answer.read()
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    yield SimpleNamespace(url=f"http://127.0.0.1:{proxy.server_address[1]}", seen=seen)
+    proxy.shutdown()
+
+
+def test_calls_go_through_the_proxy_the_environment_names_unless_no_proxy_exempts_the_host(
+    depsim, make_client, http_proxy, monkeypatch
+):
+    """The environment is read once per host, not per request: it must still be read, NO_PROXY included."""
+    monkeypatch.setenv("HTTP_PROXY", http_proxy.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = make_client()
+    client.get_account()
+    client.get_account()
+    assert [url.split("?")[0] for url in http_proxy.seen] == [
+        f"{depsim.base_url}/session", f"{depsim.base_url}/account", f"{depsim.base_url}/account"
+    ]
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    make_client(key=f"test:{uuid.uuid4().hex}").get_account()
+    assert len(http_proxy.seen) == 3
