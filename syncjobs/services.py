@@ -57,6 +57,12 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_EVERY_S = 15
 # Pages each stage (fetching, preparing) runs ahead of the next: enough to hide Apple's latency, bounded memory.
 PAGES_AHEAD = 2
+# Preparing a page that has more after it starts this long after the page arrives, so the fetch thread's next
+# request to Apple (session check, rate-limit slot and send: two Redis round trips and 2-3 ms of Python) leaves
+# first instead of taking the interpreter lock back from the preparing at each round trip. With 300 ms of Apple
+# latency the time from one page to the next request went from 6.3-7.9 to 3.6-4.3 ms (a walk alone: 3.1-3.4).
+# Preparing runs ahead of the writer, so without latency the wait is hidden.
+PREPARE_AFTER_S = 0.003
 
 
 class SyncRefused(ApplicationError):
@@ -314,11 +320,7 @@ def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
     """
     stop = threading.Event()
     fetched = _ahead(pages, stop, f"sync-{run.job.pk}-fetch")
-    prepared = _ahead(
-        ((page, device_prepare_apple_page(records=page.devices)) for page in _drain(fetched, stop)),
-        stop,
-        f"sync-{run.job.pk}-prepare",
-    )
+    prepared = _ahead(_prepared(_drain(fetched, stop)), stop, f"sync-{run.job.pk}-prepare")
     try:
         for page, ready in _drain(prepared, stop, idle=lambda: _beat(run)):
             _apply(run, page, ready, fetch_job_id=fetch_job_id)
@@ -326,6 +328,13 @@ def _pages(run: _Run, pages, *, fetch_job_id: int | None) -> None:
         stop.set()
         for stage in (prepared, fetched):
             stage.thread.join(timeout=5)
+
+
+def _prepared(pages):
+    for page in pages:
+        if page.more_to_follow:
+            time.sleep(PREPARE_AFTER_S)
+        yield page, device_prepare_apple_page(records=page.devices)
 
 
 @dataclass
