@@ -591,7 +591,9 @@ def test_calls_go_through_the_proxy_the_environment_names_unless_no_proxy_exempt
     client.get_account()
     client.get_account()
     assert [url.split("?")[0] for url in http_proxy.seen] == [
-        f"{depsim.base_url}/session", f"{depsim.base_url}/account", f"{depsim.base_url}/account"
+        f"{depsim.base_url}/session",
+        f"{depsim.base_url}/account",
+        f"{depsim.base_url}/account",
     ]
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     make_client(key=f"test:{uuid.uuid4().hex}").get_account()

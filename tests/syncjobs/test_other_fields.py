@@ -26,7 +26,8 @@ scalars = (
 )
 # Nested at most four deep: the writer keeps six levels, deeper is a separate case below.
 values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
 extras = st.dictionaries(st.text(max_size=12).filter(lambda key: key.isidentifier()), values, max_size=6)
