@@ -72,16 +72,27 @@ def scope_tag_ids(user, action: str = VIEW) -> set[int] | None:
     return set(_grants(user).get(action, set()))
 
 
+def scope_of(user, action: str = VIEW) -> frozenset[int] | None:
+    """All that a scoped read depends on of the user: None for every row (administrators), else the scope tag
+    ids (none for a signed-out or disabled user). Equal scopes read the same rows."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    tag_ids = scope_tag_ids(user, action)
+    return None if tag_ids is None else frozenset(tag_ids)
+
+
+def scoped_to(queryset: QuerySet, scope: frozenset[int] | None) -> QuerySet:
+    """Restrict a queryset of a scoped model to the rows of a scope (from scope_of)."""
+    if scope is None:
+        return queryset
+    if not scope:
+        return queryset.none()
+    return queryset.filter(queryset.model.scope_q(scope))
+
+
 def scoped(queryset: QuerySet, user, action: str = VIEW) -> QuerySet:
     """Restrict a queryset of a scoped model to the rows the user may read (or change)."""
-    if not user.is_authenticated or not user.is_active:
-        return queryset.none()
-    tag_ids = scope_tag_ids(user, action)
-    if tag_ids is None:
-        return queryset
-    if not tag_ids:
-        return queryset.none()
-    return queryset.filter(queryset.model.scope_q(tag_ids))
+    return scoped_to(queryset, scope_of(user, action))
 
 
 def get_scoped(queryset: QuerySet, user, action: str = VIEW, **lookup) -> Model:

@@ -200,3 +200,38 @@ def test_the_badge_reads_current_tokens_and_each_scope_its_own(
     assert 'id="alert-count">1<' in client.get("/devices/").content.decode()
     EnrollmentProgramToken.objects.filter(pk=alpha.pk).update(access_token_expiry=timezone.now() + timedelta(days=90))
     assert 'id="alert-count"' not in client.get("/devices/").content.decode()
+
+
+def test_alerts_follow_a_change_of_roles_at_once(
+    onboard, admin_user, make_user, tag_a, tag_b, expire_in, django_assert_num_queries
+):
+    """Each scope's alert queries are compiled once and kept: a user whose roles change reads their new scope on
+    the next call, a disabled user reads nothing, and users of equal scope read the same."""
+    from depportal.accounts.services import role_assignment_set
+
+    expire_in(onboard(admin_user, server_name="Alpha", tags=[tag_a]), 5)
+    expire_in(onboard(admin_user, server_name="Beta", tags=[tag_b]), 5)
+    reader = make_user("reader", Role.READ_ONLY, [tag_a])
+    twin = make_user("twin", Role.READ_ONLY, [tag_a])
+    assert [a.subject_name for a in alert_list(user=reader)] == ["Alpha"]
+
+    role_assignment_set(actor=None, user=reader, role=Role.READ_ONLY, scope_tags=[tag_b])
+    reader = type(reader).objects.get(pk=reader.pk)  # a new request's user
+    assert [a.subject_name for a in alert_list(user=reader)] == ["Beta"]
+    assert [a.subject_name for a in alert_list(user=twin)] == ["Alpha"]
+    role_assignment_set(actor=None, user=reader, role=Role.READ_ONLY, scope_tags=[tag_a, tag_b])
+    reader = type(reader).objects.get(pk=reader.pk)
+    assert [a.subject_name for a in alert_list(user=reader)] == ["Alpha", "Beta"]
+
+    twin.is_active = False
+    twin.save()
+    assert alert_list(user=twin) == []
+    assert [a.subject_name for a in alert_list(user=make_user("no-roles"))] == []
+    assert [a.subject_name for a in alert_list(user=admin_user)] == ["Alpha", "Beta"]
+
+    # One query each for tokens, VPP tokens and the Apple Business connection: no field read later on its own.
+    from profiles.models import VppToken
+
+    VppToken.objects.create(name="Low VPP", expires_at=timezone.now() + timedelta(days=3), cp_licenses_total=2)
+    with django_assert_num_queries(3):
+        assert len(alert_list(user=admin_user)) == 4
