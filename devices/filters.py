@@ -1,7 +1,7 @@
 """The one device filter: the console list, its export and bulk actions, and the REST API all use it."""
 
 import copy
-from functools import cache, partial
+from functools import cache
 from types import MappingProxyType
 
 import django_filters
@@ -16,7 +16,8 @@ from django_filters.constants import EMPTY_VALUES
 from django_filters.filters import QuerySetRequestMixin
 from django_filters.widgets import DateRangeWidget
 
-from depportal.accounts.scoping import scoped
+from depportal.accounts.scoping import scope_of, scoped_to
+from depportal.core.db import compiled_rows
 from devices.models import ProfileStatus
 from devices.rendering import options_html
 from tokens.models import EnrollmentProgramToken, TokenState
@@ -66,10 +67,18 @@ STATES = [
 NO_PROFILE = "none"
 
 
+def _live_tokens(scope: frozenset[int] | None) -> QuerySet[EnrollmentProgramToken]:
+    return scoped_to(EnrollmentProgramToken.objects.exclude(state=TokenState.PENDING), scope).order_by("name")
+
+
+def _token_choices(scope: frozenset[int] | None) -> QuerySet:
+    return _live_tokens(scope).values_list("pk", "name")
+
+
 def _tokens(request) -> QuerySet[EnrollmentProgramToken]:
     if request is None:
         return EnrollmentProgramToken.objects.none()
-    return scoped(EnrollmentProgramToken.objects.exclude(state=TokenState.PENDING), request.user).order_by("name")
+    return _live_tokens(scope_of(request.user))
 
 
 class _Direct:
@@ -113,15 +122,17 @@ class DatePickers(DateRangeWidget):
 
 
 class _TokenChoices(BaseChoiceIterator):
-    """The token select's options from one plain (pk, name) query, built and run only when the select is drawn
-    (the API never draws it); a model choice field would fetch whole tokens through a server-side cursor."""
+    """The token select's options from one plain (pk, name) query, run only when the select is drawn (the API
+    never draws it) and compiled once per scope; a model choice field would fetch whole tokens through a
+    server-side cursor."""
 
-    def __init__(self, tokens):
-        self.tokens = tokens
+    def __init__(self, request):
+        self.request = request
 
     def __iter__(self):
         yield "", "All tokens"
-        yield from self.tokens().values_list("pk", "name")
+        if self.request is not None:
+            yield from compiled_rows(_token_choices, scope_of(self.request.user))
 
 
 class _SharedFields(dict):
@@ -152,9 +163,9 @@ class DeviceFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, auto_id="f-%s", label_suffix="", **kwargs)
 
-    def offer_tokens(self, tokens) -> None:
-        """The tokens the Token select offers: the viewer's, from `tokens()` when the select is drawn."""
-        self.fields["token"].widget.choices = _TokenChoices(tokens)
+    def offer_tokens(self, request) -> None:
+        """The tokens the Token select offers: the viewer's, read when the select is drawn."""
+        self.fields["token"].widget.choices = _TokenChoices(request)
 
     def offer_profiles(self, profiles) -> None:
         """The profiles the Profile select offers: (pk, label) pairs the viewer may see."""
@@ -311,7 +322,7 @@ class DeviceFilter(django_filters.FilterSet):
                 # shared empty queryset, and the API call builds no query it would not run.
                 if isinstance(filter_, QuerySetRequestMixin) and self.data.get(name) not in EMPTY_VALUES:
                     form.fields[name].queryset = filter_.get_queryset(self.request)
-            form.offer_tokens(partial(self.filters["token"].get_queryset, self.request))
+            form.offer_tokens(self.request)
         return self._form
 
 

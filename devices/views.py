@@ -101,11 +101,7 @@ def _export_response(queryset, columns: list[str], name: str) -> StreamingHttpRe
 def _filter_options(request, filterset, token) -> dict:
     """The profiles of the filter bar and the bulk bar, from one small query (values, not model instances)."""
     user = request.user
-    visible = list(
-        profile_selectors.profile_choices(user=user, token=token).values_list(
-            "pk", "name", "token__name", "profile_uuid", "token_id"
-        )
-    )
+    visible = profile_selectors.profile_choice_rows(user=user, token=token)
     labels = {pk: (name if token else f"{token_name}: {name}") for pk, name, token_name, _, _ in visible}
     if not can(user, CHANGE):
         assignable = []

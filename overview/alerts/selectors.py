@@ -1,14 +1,14 @@
 """Reads: the alerts a user may see, the alerts of every token, and the notification settings."""
 
 from collections.abc import Iterable
-from functools import lru_cache
 
-from django.db import router
+from django.db.models import QuerySet
 
 from business.alerts import connection_alerts
 from business.models import BusinessConnection
 from depportal.accounts.scoping import is_administrator, scope_of, scoped_to
 from depportal.core.alerts import CRITICAL, WARNING, Alert
+from depportal.core.db import compiled_instances
 from overview.alerts.models import SETTINGS_ROW_ID, NotificationSettings
 from profiles.alerts import assignment_alerts, vpp_token_alerts, with_gave_up_devices
 from profiles.models import VppToken
@@ -26,45 +26,32 @@ def _most_urgent_first(alerts: Iterable[Alert]) -> list[Alert]:
     return sorted(alerts, key=lambda alert: LEVEL_RANK.get(alert.level, len(LEVEL_RANK)))
 
 
-@lru_cache(maxsize=256)
-def _alert_sql(using: str, scope: frozenset[int] | None) -> tuple[tuple[str, tuple], tuple[str, tuple]]:
-    """The SQL of the scope's token and VPP token queries, built and compiled once per database and scope.
-
-    Every console page runs them for its alerts badge, and building and compiling them cost more than running
-    them (about 2 ms a page). They depend on the viewer only through `scope`, the key, because that is all
-    they are given; nothing in them reads the clock (expiry is judged in Python, on the rows).
-    """
-    live = EnrollmentProgramToken.objects.using(using).exclude(state=TokenState.PENDING)
-    tokens = with_gave_up_devices(scoped_to(live, scope).only(*_ALERT_FIELDS).order_by("name", "pk"))
-    vpp_tokens = scoped_to(VppToken.objects.using(using), scope).only(*_VPP_ALERT_FIELDS).order_by("name", "pk")
-    return tokens.query.sql_with_params(), vpp_tokens.query.sql_with_params()
+def _alert_tokens(scope: frozenset[int] | None) -> QuerySet[EnrollmentProgramToken]:
+    live = EnrollmentProgramToken.objects.exclude(state=TokenState.PENDING)
+    return with_gave_up_devices(scoped_to(live, scope).only(*_ALERT_FIELDS).order_by("name", "pk"))
 
 
-@lru_cache(maxsize=4)
-def _business_sql(using: str) -> tuple[str, tuple]:
-    """The Apple Business connection's query (there is at most one), compiled once per database like the above."""
-    connection = BusinessConnection.objects.using(using).only("state", "inventory_refreshed_at", "last_error_message")
-    return connection.order_by("pk")[:1].query.sql_with_params()
+def _alert_vpp_tokens(scope: frozenset[int] | None) -> QuerySet[VppToken]:
+    return scoped_to(VppToken.objects.all(), scope).only(*_VPP_ALERT_FIELDS).order_by("name", "pk")
 
 
-def _business_alerts(using: str) -> list[Alert]:
-    return connection_alerts(next(iter(BusinessConnection.objects.db_manager(using).raw(*_business_sql(using))), None))
+def _business_connection() -> QuerySet[BusinessConnection]:
+    return BusinessConnection.objects.only("state", "inventory_refreshed_at", "last_error_message").order_by("pk")[:1]
 
 
 def _alerts(scope: frozenset[int] | None, *, business: bool) -> list[Alert]:
-    using = router.db_for_read(EnrollmentProgramToken)
-    if scope is not None and not scope:  # a scope of no tags sees no token
-        tokens, vpp_tokens = [], []
-    else:
-        token_sql, vpp_sql = _alert_sql(using, scope)
-        tokens = list(EnrollmentProgramToken.objects.db_manager(using).raw(*token_sql))
-        vpp_tokens = VppToken.objects.db_manager(using).raw(*vpp_sql)
+    # Every console page shows these in its alerts badge: their SQL is compiled once per scope (compiled_instances).
+    tokens = compiled_instances(_alert_tokens, scope)
+    business_alerts = []
+    if business:
+        connection = compiled_instances(_business_connection)
+        business_alerts = connection_alerts(connection[0] if connection else None)
     return _most_urgent_first(
         [
             *(alert for token in tokens for alert in token_alerts(token)),
             *assignment_alerts(tokens),
-            *(alert for vpp_token in vpp_tokens for alert in vpp_token_alerts(vpp_token)),
-            *(_business_alerts(using) if business else []),
+            *(alert for vpp in compiled_instances(_alert_vpp_tokens, scope) for alert in vpp_token_alerts(vpp)),
+            *business_alerts,
         ]
     )
 
