@@ -269,3 +269,17 @@ def test_filter_forms_share_only_the_fields_no_request_changes(world, admin_user
         and len(manager_form.fields["profile"].widget.choices) == 2
     )
     assert "Field" in str(admin_form["profile"]) and "Field" not in str(manager_form["profile"])
+
+
+def test_counts_are_written_with_thousands_separators(client, admin_user):
+    from tests.factories import token_row
+
+    token = token_row("Big")
+    token.device_count = 1234
+    token.save()
+    Device.objects.bulk_create(Device(token=token, serial_number=f"C{n:09d}") for n in range(1234))
+    client.force_login(admin_user)
+    page = client.get("/devices/").content.decode()
+    assert "<strong>1,234</strong> devices" in page and "Select all 1,234 matching devices" in page
+    assert '<td class="num">1,234</td>' in client.get("/tokens/").content.decode()
+    assert 'id="dash-total">1,234<' in client.get("/").content.decode()
