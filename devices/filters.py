@@ -16,11 +16,12 @@ from django_filters.constants import EMPTY_VALUES
 from django_filters.filters import QuerySetRequestMixin
 from django_filters.widgets import DateRangeWidget
 
-from depportal.accounts.scoping import scope_of, scoped_to
+from depportal.accounts.scoping import scope_of
 from depportal.core.db import compiled_rows
 from devices.models import ProfileStatus
 from devices.rendering import options_html
-from tokens.models import EnrollmentProgramToken, TokenState
+from tokens.models import EnrollmentProgramToken
+from tokens.selectors import tokens_in
 
 FAMILIES = [
     ("iPhone", "iPhone"),
@@ -67,18 +68,14 @@ STATES = [
 NO_PROFILE = "none"
 
 
-def _live_tokens(scope: frozenset[int] | None) -> QuerySet[EnrollmentProgramToken]:
-    return scoped_to(EnrollmentProgramToken.objects.exclude(state=TokenState.PENDING), scope).order_by("name")
-
-
 def _token_choices(scope: frozenset[int] | None) -> QuerySet:
-    return _live_tokens(scope).values_list("pk", "name")
+    return tokens_in(scope).order_by("name").values_list("pk", "name")
 
 
 def _tokens(request) -> QuerySet[EnrollmentProgramToken]:
     if request is None:
         return EnrollmentProgramToken.objects.none()
-    return _live_tokens(scope_of(request.user))
+    return tokens_in(scope_of(request.user)).order_by("name")
 
 
 class _Direct:

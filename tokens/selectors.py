@@ -1,7 +1,7 @@
 from django.db.models import Q, QuerySet
 
 from depportal.accounts.roles import VIEW
-from depportal.accounts.scoping import get_scoped, scoped
+from depportal.accounts.scoping import get_scoped, scope_of, scoped_to
 from tokens.models import EnrollmentProgramToken, TokenState
 
 TOKEN_ORDERINGS = {
@@ -20,13 +20,18 @@ TOKEN_ORDERINGS = {
 }
 
 
+def tokens_in(scope: frozenset[int] | None, *, include_pending: bool = False) -> QuerySet[EnrollmentProgramToken]:
+    """The tokens of a scope (from scope_of), leaving out those still being set up unless asked: token_list, the
+    device filter and the alerts all start from it."""
+    queryset = scoped_to(EnrollmentProgramToken.objects.all(), scope)
+    return queryset if include_pending else queryset.exclude(state=TokenState.PENDING)
+
+
 def token_list(
     *, user, search: str = "", state: str = "", ordering: str = "name", include_pending: bool = False
 ) -> QuerySet[EnrollmentProgramToken]:
     """Tokens the user may see, searched by name, Apple ID, server or organisation."""
-    queryset = scoped(EnrollmentProgramToken.objects.prefetch_related("scope_tags"), user)
-    if not include_pending:
-        queryset = queryset.exclude(state=TokenState.PENDING)
+    queryset = tokens_in(scope_of(user), include_pending=include_pending).prefetch_related("scope_tags")
     if search:
         queryset = queryset.filter(
             Q(name__icontains=search)

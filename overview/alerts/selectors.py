@@ -13,7 +13,8 @@ from overview.alerts.models import SETTINGS_ROW_ID, NotificationSettings
 from profiles.alerts import assignment_alerts, vpp_token_alerts, with_gave_up_devices
 from profiles.models import VppToken
 from tokens.alerts import token_alerts
-from tokens.models import EnrollmentProgramToken, TokenState
+from tokens.models import EnrollmentProgramToken
+from tokens.selectors import tokens_in
 
 LEVEL_RANK = {CRITICAL: 0, WARNING: 1}
 # What token_alerts and vpp_token_alerts read: loading only these keeps the alerts to one query each.
@@ -27,8 +28,7 @@ def _most_urgent_first(alerts: Iterable[Alert]) -> list[Alert]:
 
 
 def _alert_tokens(scope: frozenset[int] | None) -> QuerySet[EnrollmentProgramToken]:
-    live = EnrollmentProgramToken.objects.exclude(state=TokenState.PENDING)
-    return with_gave_up_devices(scoped_to(live, scope).only(*_ALERT_FIELDS).order_by("name", "pk"))
+    return with_gave_up_devices(tokens_in(scope).only(*_ALERT_FIELDS).order_by("name", "pk"))
 
 
 def _alert_vpp_tokens(scope: frozenset[int] | None) -> QuerySet[VppToken]:
